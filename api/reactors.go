@@ -1,0 +1,244 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/reactord/reactord/images"
+	"github.com/reactord/reactord/runtime"
+	"github.com/reactord/reactord/scheduler"
+	"github.com/reactord/reactord/store"
+)
+
+type reactorRequest struct {
+	Name          string                `json:"name"`
+	Code          string                `json:"code"`
+	Configuration map[string]string     `json:"configuration"`
+	Runtime       *store.Runtime        `json:"runtime"`
+	Application   *store.ApplicationRef `json:"application"`
+}
+
+// validate applies the spec's rules and returns field-level messages.
+func (q *reactorRequest) validate() map[string][]string {
+	errs := map[string][]string{}
+	add := func(field, msg string) { errs[field] = append(errs[field], msg) }
+	if n := utf8.RuneCountInString(q.Name); n < 1 || n > 200 {
+		add("name", "name is required and must be 1 to 200 characters")
+	}
+	if q.Code == "" {
+		add("code", "code is required")
+	}
+	if rt := q.Runtime; rt != nil {
+		if _, err := images.Lookup(rt.Image); err != nil || rt.Image == "" {
+			add("runtime.image", fmt.Sprintf("image must be one of %v", images.Names()))
+		}
+		if rt.Timeout != 0 && (rt.Timeout < 1 || rt.Timeout > 30) {
+			add("runtime.timeout", "timeout must be between 1 and 30 seconds")
+		}
+		if rt.Resources != "" {
+			if _, err := runtime.TierLimits(runtime.Tier(rt.Resources)); err != nil {
+				add("runtime.resources", "resources must be one of standard, large, xlarge")
+			}
+		}
+		if rt.WarmConcurrency < 0 || rt.WarmConcurrency > 100 {
+			add("runtime.warm_concurrency", "warm_concurrency must be between 0 and 100")
+		}
+	}
+	return errs
+}
+
+func (s *Server) createReactor(w http.ResponseWriter, r *http.Request, p principal) {
+	var q reactorRequest
+	if !decode(w, r, &q) {
+		return
+	}
+	if !s.validCode(w, r, &q) {
+		return
+	}
+	code := []byte(q.Code)
+	sha, err := s.cfg.Bundles.Put(r.Context(), code)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	rec := &store.Reactor{
+		ID: uuid.NewString(), TenantID: s.cfg.System.TenantID, Name: q.Name, Code: q.Code,
+		Configuration: q.Configuration, Runtime: q.Runtime, Application: q.Application,
+		CreatedBy: p.ApplicationID, CreatedAt: time.Now().UTC().Truncate(time.Second), Bundle: sha,
+	}
+	if err := s.cfg.Reactors.Create(r.Context(), rec); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.remember(rec)
+	writeJSON(w, http.StatusCreated, rec)
+}
+
+func (s *Server) remember(rec *store.Reactor) {
+	s.mu.Lock()
+	if old := s.cache[rec.ID]; old == nil || old.Revision <= rec.Revision {
+		s.cache[rec.ID] = rec
+	}
+	s.mu.Unlock()
+}
+
+// reactor returns a reactor from the cache, falling back to the store.
+func (s *Server) reactor(ctx context.Context, id string) (*store.Reactor, error) {
+	s.mu.RLock()
+	rec := s.cache[id]
+	s.mu.RUnlock()
+	if rec != nil {
+		return rec, nil
+	}
+	rec, err := s.cfg.Reactors.Get(ctx, id)
+	if err == nil {
+		s.remember(rec)
+	}
+	return rec, err
+}
+
+// lookup finds the reactor of the request's {id}, answering 404 or 500 itself when it
+// cannot.
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*store.Reactor, bool) {
+	rec, err := s.reactor(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, r, http.StatusNotFound, "Not Found", "reactor not found", nil)
+		return nil, false
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return nil, false
+	}
+	return rec, true
+}
+
+func (s *Server) getReactor(w http.ResponseWriter, r *http.Request, p principal) {
+	rec, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, rec)
+}
+
+type pagination struct {
+	TotalItems int `json:"total_items"`
+	PageNumber int `json:"page_number"`
+	PageSize   int `json:"page_size"`
+	TotalPages int `json:"total_pages"`
+}
+
+func (s *Server) listReactors(w http.ResponseWriter, r *http.Request, p principal) {
+	all, err := s.cfg.Reactors.List(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	page, size := atoiOr(q.Get("page"), 1), atoiOr(q.Get("size"), 20)
+	if page < 1 || size < 1 || size > 100 {
+		writeError(w, r, http.StatusBadRequest, "Bad Request", "page must be >= 1 and size 1 to 100", nil)
+		return
+	}
+	ids := map[string]bool{}
+	for _, id := range q["id"] {
+		ids[id] = true
+	}
+	name := q.Get("name")
+	data := []*store.Reactor{}
+	for _, rec := range all {
+		if (len(ids) > 0 && !ids[rec.ID]) || (name != "" && rec.Name != name) {
+			continue
+		}
+		data = append(data, rec)
+	}
+	total := len(data)
+	lo, hi := min((page-1)*size, total), min(page*size, total)
+	writeJSON(w, http.StatusOK, struct {
+		Pagination pagination       `json:"pagination"`
+		Data       []*store.Reactor `json:"data"`
+	}{pagination{total, page, size, (total + size - 1) / size}, data[lo:hi]})
+}
+
+func atoiOr(s string, def int) int {
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+func (s *Server) deleteReactor(w http.ResponseWriter, r *http.Request, p principal) {
+	id := r.PathValue("id")
+	err := s.cfg.Reactors.Delete(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, r, http.StatusNotFound, "Not Found", "reactor not found", nil)
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.mu.Lock()
+	delete(s.cache, id)
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) react(w http.ResponseWriter, r *http.Request, p principal) {
+	var q struct {
+		Args json.RawMessage `json:"args"`
+	}
+	if !decode(w, r, &q) {
+		return
+	}
+	rec, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	req := scheduler.RequestFor(rec)
+	req.Args, req.TraceID = q.Args, TraceID(r.Context())
+	// The caller waits for the reactor's timeout plus time to queue and reply.
+	req.Deadline = time.Now().Add(time.Duration(req.TimeoutMS)*time.Millisecond + 2*time.Second).UnixMilli()
+	reply, err := s.cfg.Dispatcher.Invoke(r.Context(), req)
+	switch {
+	case errors.Is(err, scheduler.ErrNoWorkers):
+		writeError(w, r, http.StatusServiceUnavailable, "Service Unavailable", "no worker is serving the "+req.Tier+" tier", nil)
+		return
+	case errors.Is(err, scheduler.ErrWorkerLost):
+		writeError(w, r, http.StatusInternalServerError, "Reactor Runtime Error", "the worker running the reactor stopped before it answered", nil)
+		return
+	case errors.Is(err, context.DeadlineExceeded):
+		writeError(w, r, http.StatusInternalServerError, "Reactor Timeout", "no answer before the reactor's deadline", nil)
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	if reply.Tokenize != nil {
+		s.log.Warn("reactor asked to tokenize; tokens arrive with the platform API", "trace_id", TraceID(r.Context()), "reactor_id", rec.ID)
+	}
+	for k, v := range reply.Headers {
+		w.Header().Set(k, v)
+	}
+	if reply.ContentType != "" {
+		w.Header().Set("Content-Type", reply.ContentType)
+	}
+	w.WriteHeader(reply.Status)
+	w.Write(reply.Body)
+}
+
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("request failed", "trace_id", TraceID(r.Context()), "method", r.Method, "path", r.URL.Path, "error", err)
+	writeError(w, r, http.StatusInternalServerError, "Internal Server Error", "something went wrong; the trace id identifies it in the logs", nil)
+}

@@ -1,0 +1,137 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/reactord/reactord/images"
+	"github.com/reactord/reactord/runtime"
+	"github.com/reactord/reactord/store"
+)
+
+// replaceReactor is PUT /reactors/{id}: the body replaces the reactor's fields.
+func (s *Server) replaceReactor(w http.ResponseWriter, r *http.Request, p principal) {
+	rec, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	var q reactorRequest
+	if !decode(w, r, &q) {
+		return
+	}
+	if next, ok := s.update(w, r, p, rec, q); ok {
+		writeJSON(w, http.StatusOK, next)
+	}
+}
+
+// patchReactor is PATCH /reactors/{id} with an RFC 7386 JSON merge patch: members
+// set to null are removed, objects merge recursively.
+func (s *Server) patchReactor(w http.ResponseWriter, r *http.Request, p principal) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/merge-patch+json" {
+		writeError(w, r, http.StatusUnsupportedMediaType, "Unsupported Media Type", "PATCH takes application/merge-patch+json", nil)
+		return
+	}
+	rec, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	var patch any
+	if !decode(w, r, &patch) {
+		return
+	}
+	current, _ := json.Marshal(reactorRequest{Name: rec.Name, Code: rec.Code, Configuration: rec.Configuration, Runtime: rec.Runtime, Application: rec.Application})
+	var doc any
+	json.Unmarshal(current, &doc)
+	merged, _ := json.Marshal(MergePatch(doc, patch))
+	var q reactorRequest
+	if err := json.Unmarshal(merged, &q); err != nil {
+		writeError(w, r, http.StatusBadRequest, "Bad Request", "the patched reactor is not valid: "+err.Error(), nil)
+		return
+	}
+	if _, ok := s.update(w, r, p, rec, q); ok {
+		w.WriteHeader(http.StatusNoContent) // the seeds: "Returns 204 if successful"
+	}
+}
+
+// MergePatch applies an RFC 7386 merge patch to target and returns the result.
+func MergePatch(target, patch any) any {
+	p, ok := patch.(map[string]any)
+	if !ok {
+		return patch
+	}
+	t, ok := target.(map[string]any)
+	if !ok {
+		t = map[string]any{}
+	}
+	out := make(map[string]any, len(t))
+	for k, v := range t {
+		out[k] = v
+	}
+	for k, v := range p {
+		if v == nil {
+			delete(out, k)
+			continue
+		}
+		out[k] = MergePatch(out[k], v)
+	}
+	return out
+}
+
+// update validates q as the reactor's new state and stores it if the reactor did not
+// change meanwhile. It answers errors itself (400, 409, 422, 500) and returns the
+// stored record.
+func (s *Server) update(w http.ResponseWriter, r *http.Request, p principal, rec *store.Reactor, q reactorRequest) (*store.Reactor, bool) {
+	if !s.validCode(w, r, &q) {
+		return nil, false
+	}
+	sha, err := s.cfg.Bundles.Put(r.Context(), []byte(q.Code))
+	if err != nil {
+		s.internal(w, r, err)
+		return nil, false
+	}
+	next := *rec
+	now := time.Now().UTC().Truncate(time.Second)
+	next.Name, next.Code, next.Configuration, next.Runtime, next.Application = q.Name, q.Code, q.Configuration, q.Runtime, q.Application
+	next.Bundle, next.ModifiedBy, next.ModifiedAt = sha, p.ApplicationID, &now
+	err = s.cfg.Reactors.Update(r.Context(), &next)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		writeError(w, r, http.StatusConflict, "Conflict", "the reactor changed while this request was processed; retry", nil)
+		return nil, false
+	case err != nil:
+		s.internal(w, r, err)
+		return nil, false
+	}
+	s.remember(&next)
+	return &next, true
+}
+
+// validCode applies the field rules and loads the code once, answering 400 or 422
+// itself when the reactor cannot be stored.
+func (s *Server) validCode(w http.ResponseWriter, r *http.Request, q *reactorRequest) bool {
+	if errs := q.validate(); len(errs) > 0 {
+		writeError(w, r, http.StatusBadRequest, "Bad Request", "the reactor is not valid", errs)
+		return false
+	}
+	if q.Runtime != nil && q.Runtime.Image == images.Node22 {
+		writeError(w, r, http.StatusUnprocessableEntity, "Unprocessable Entity",
+			"node22 reactors are built by the builder, which this deployment does not run yet; use node-bt",
+			map[string][]string{"runtime.image": {"node22 is not available yet"}})
+		return false
+	}
+	snap, err := s.cfg.Engine.Load(r.Context(), runtime.Bundle{Image: images.NodeBT, Code: []byte(q.Code)})
+	var codeErr *runtime.CodeError
+	if errors.As(err, &codeErr) {
+		writeError(w, r, http.StatusUnprocessableEntity, "Unprocessable Entity", codeErr.Message, map[string][]string{"code": {codeErr.Message}})
+		return false
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return false
+	}
+	snap.Close()
+	return true
+}

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/reactord/reactord/internal/service"
+	"github.com/reactord/reactord/runtime"
+	"github.com/reactord/reactord/scheduler"
+)
+
+const benchKey = "key_bench"
+
+// measureService runs the whole service in this process (embedded NATS, gateway,
+// worker) on real sockets and drives it over HTTP.
+func measureService(ctx context.Context, add func(name, value, target, note string)) error {
+	dir, err := os.MkdirTemp("", "reactord-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cache, _ := os.UserCacheDir()
+	svc, err := service.Start(ctx, service.Options{DataDir: dir, Gateway: true, ManagementKey: benchKey, Tiers: runtime.Tiers,
+		Pools: scheduler.PoolsConfig{QueueWait: 2 * time.Second}, Runtime: runtime.Config{CacheDir: cache + "/reactord/wazero"},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return err
+	}
+	defer svc.Stop(context.Background())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: svc.Handler}
+	go hs.Serve(ln)
+	defer hs.Close()
+	base := "http://" + ln.Addr().String()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}, Timeout: 30 * time.Second}
+
+	code, err := os.ReadFile("functions/mask-card/index.js")
+	if err != nil {
+		return err
+	}
+	id, err := createReactor(client, base, string(code), 1)
+	if err != nil {
+		return err
+	}
+	time.Sleep(300 * time.Millisecond) // the worker prepares the snapshot and the warm instance
+	url := base + "/reactors/" + id + "/react"
+	body := []byte(`{"args":{"card_number":"4242424242424242"}}`)
+	check := func(status int, b []byte) error {
+		if status != 200 || !bytes.Contains(b, []byte("************4242")) {
+			return fmt.Errorf("unexpected response %d %s", status, b)
+		}
+		return nil
+	}
+	for _, c := range []int{1, 32} {
+		lat, n, el, err := load(client, url, body, c, 3*time.Second, check)
+		if err != nil {
+			return err
+		}
+		target := ""
+		if c == 1 {
+			target = "p50 <= 250 us, p99 <= 1 ms"
+		}
+		add(fmt.Sprintf("service: card masking, %d client(s) p50 / p99", c), us(pct(lat, 50))+" / "+us(pct(lat, 99)), target,
+			fmt.Sprintf("%.0f invocations/s, HTTP -> NATS -> wasm", float64(n)/el.Seconds()))
+	}
+	best := 0.0
+	for _, c := range []int{16, 64} {
+		_, n, el, err := load(client, url, body, c, 3*time.Second, check)
+		if err != nil {
+			return err
+		}
+		best = max(best, float64(n)/el.Seconds())
+	}
+	add("service: maximum throughput with no errors", fmt.Sprintf("%.0f invocations/s", best), ">= 8,000/s", "best of 16 and 64 clients, 3 s each")
+
+	// Cold start through the full path: a new reactor's first invocation, its
+	// snapshot already prepared by the worker, no instance yet.
+	var colds []time.Duration
+	for i := range 20 {
+		id, err := createReactor(client, base, fmt.Sprintf("%s\n// variant %d\n", code, i), 0)
+		if err != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+		start := time.Now()
+		status, b, err := postJSON(client, base+"/reactors/"+id+"/react", body)
+		if err != nil {
+			return err
+		}
+		colds = append(colds, time.Since(start))
+		if err := check(status, b); err != nil {
+			return err
+		}
+	}
+	add("service: cold start through the full path p50", us(pct(colds, 50)), "<= 1 ms", "first invocation of a new reactor, snapshot prepared")
+
+	rssBefore, shmemBefore := rss(), meminfo("Shmem:")
+	for i := range 100 {
+		if _, err := createReactor(client, base, fmt.Sprintf("%s\n// warm %d\n", code, i), 1); err != nil {
+			return err
+		}
+	}
+	time.Sleep(3 * time.Second)
+	add("service: RSS with 100 reactors x 1 warm instance", fmt.Sprintf("%d MiB (+%d MiB)", rss()>>20, (rss()-rssBefore)>>20), "",
+		fmt.Sprintf("whole process: NATS, gateway, worker; the 100 snapshot images add %d MiB of shared memory (memfd) outside RSS", (meminfo("Shmem:")-shmemBefore)>>20))
+
+	return nodeHTTPBaseline(client, body, check, add)
+}
+
+func createReactor(client *http.Client, base, code string, warm int) (string, error) {
+	b, _ := json.Marshal(map[string]any{"name": "bench", "code": code, "runtime": map[string]any{"image": "node-bt", "warm_concurrency": warm}})
+	status, out, err := postJSON(client, base+"/reactors", b)
+	if err != nil {
+		return "", err
+	}
+	if status != 201 {
+		return "", fmt.Errorf("create reactor: %d %s", status, out)
+	}
+	var r struct{ ID string }
+	json.Unmarshal(out, &r)
+	return r.ID, nil
+}
+
+func postJSON(client *http.Client, url string, body []byte) (int, []byte, error) {
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+	req.Header.Set("BT-API-KEY", benchKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// load runs clients sequential requests each for d and returns every latency.
+func load(client *http.Client, url string, body []byte, clients int, d time.Duration, check func(int, []byte) error) ([]time.Duration, int, time.Duration, error) {
+	var mu sync.Mutex
+	var all []time.Duration
+	var firstErr error
+	var wg sync.WaitGroup
+	start := time.Now()
+	end := start.Add(d)
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Now().Before(end) {
+				t := time.Now()
+				status, b, err := postJSON(client, url, body)
+				mine = append(mine, time.Since(t))
+				if err == nil {
+					err = check(status, b)
+				}
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return all, len(all), time.Since(start), firstErr
+}
+
+// meminfo reads a /proc/meminfo field in bytes.
+func meminfo(field string) int64 {
+	b, _ := os.ReadFile("/proc/meminfo")
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func rss() int64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// nodeHTTPBaseline runs the same reactor in a node HTTP server with a fresh
+// vm.createContext per request, under the same load.
+func nodeHTTPBaseline(client *http.Client, body []byte, check func(int, []byte) error, add func(name, value, target, note string)) error {
+	cmd := exec.Command("node", "bench/nodehttp/server.js", "functions/mask-card/index.js", "bench/node/package.json")
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		add("node HTTP + vm.createContext", "not measured", "", err.Error())
+		return nil
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "listening ") {
+		add("node HTTP + vm.createContext", "not measured", "", "server did not start")
+		return nil
+	}
+	url := "http://127.0.0.1:" + strings.TrimSpace(strings.TrimPrefix(line, "listening ")) + "/react"
+	for _, c := range []int{1, 32} {
+		lat, n, el, err := load(client, url, body, c, 3*time.Second, check)
+		if err != nil {
+			return fmt.Errorf("node baseline: %w", err)
+		}
+		add(fmt.Sprintf("node HTTP + vm.createContext, %d client(s) p50 / p99", c), us(pct(lat, 50))+" / "+us(pct(lat, 99)), "",
+			fmt.Sprintf("%.0f invocations/s", float64(n)/el.Seconds()))
+	}
+	return nil
+}

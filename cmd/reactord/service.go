@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/reactord/reactord/egress"
+	"github.com/reactord/reactord/internal/service"
+	"github.com/reactord/reactord/runtime"
+	"github.com/reactord/reactord/scheduler"
+)
+
+// settings are the service's configuration: flags win over the environment.
+type settings struct {
+	addr, dataDir, natsURL, managementKey, encryptionKey, cacheDir string
+	tiers                                                          string
+	drain, idleTTL, queueWait                                      time.Duration
+	pristine, egressAllowPrivate                                   bool
+}
+
+func (s *settings) register(fs *flag.FlagSet, role string) {
+	str := func(p *string, name, env, def, help string) {
+		fs.StringVar(p, name, envOr(env, def), help+" ("+env+")")
+	}
+	if role != "worker" {
+		str(&s.addr, "addr", "REACTORD_ADDR", "127.0.0.1:8080", "HTTP listen address")
+		str(&s.managementKey, "management-key", "REACTORD_MANAGEMENT_KEY", "", "the management application's API key; generated and printed once on first start when unset")
+		str(&s.encryptionKey, "encryption-key", "REACTORD_ENCRYPTION_KEY", "", "base64 AES-256 key sealing configuration at rest; default: DATA_DIR/encryption.key, generated on first start")
+	} else {
+		str(&s.addr, "addr", "REACTORD_ADDR", "127.0.0.1:9090", "HTTP listen address of /metrics and /healthz")
+	}
+	str(&s.dataDir, "data-dir", "REACTORD_DATA_DIR", defaultDataDir(), "data directory (JetStream storage, keys)")
+	if role == "serve" {
+		str(&s.natsURL, "nats", "REACTORD_NATS_URL", "", "NATS server URL; empty runs an embedded server")
+	} else {
+		str(&s.natsURL, "nats", "REACTORD_NATS_URL", nats.DefaultURL, "NATS server URL")
+	}
+	if role != "gateway" {
+		str(&s.tiers, "tiers", "REACTORD_TIERS", "standard,large,xlarge", "resource tiers this worker serves")
+		fs.DurationVar(&s.idleTTL, "idle-ttl", durationEnv("REACTORD_IDLE_TTL", 5*time.Minute), "idle instances beyond warm_concurrency are released after this (REACTORD_IDLE_TTL)")
+		fs.DurationVar(&s.queueWait, "queue-wait", durationEnv("REACTORD_QUEUE_WAIT", 250*time.Millisecond), "how long an invocation waits for a busy tier before 429 (REACTORD_QUEUE_WAIT)")
+		fs.BoolVar(&s.pristine, "pristine", os.Getenv("REACTORD_PRISTINE") == "true", "reset instances between invocations of the same version (REACTORD_PRISTINE)")
+		fs.BoolVar(&s.egressAllowPrivate, "egress-allow-private", os.Getenv("REACTORD_EGRESS_ALLOW_PRIVATE") == "true",
+			"let reactor fetch reach loopback, private, link-local and metadata addresses (REACTORD_EGRESS_ALLOW_PRIVATE; local development only)")
+	}
+	str(&s.cacheDir, "cache-dir", "REACTORD_CACHE_DIR", defaultCacheDir(), "engine compilation cache")
+	fs.DurationVar(&s.drain, "drain-timeout", durationEnv("REACTORD_DRAIN_TIMEOUT", 30*time.Second), "how long shutdown waits for in-flight work (REACTORD_DRAIN_TIMEOUT)")
+}
+
+// asyncOps are the host operations reactor code may await: fetch under the egress policy.
+func asyncOps(allowPrivate bool) map[string]runtime.AsyncHandler {
+	return map[string]runtime.AsyncHandler{"fetch": egress.New(egress.Policy{AllowPrivate: allowPrivate}, egress.Options{}).Handle}
+}
+
+func durationEnv(key string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(key); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+func defaultDataDir() string {
+	if dir, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(dir, "reactord")
+	}
+	return "reactord-data"
+}
+
+func (s *settings) tierList() ([]runtime.Tier, error) {
+	var out []runtime.Tier
+	for _, t := range strings.Split(s.tiers, ",") {
+		t = strings.TrimSpace(t)
+		if _, err := runtime.TierLimits(runtime.Tier(t)); err != nil || t == "" {
+			return nil, fmt.Errorf("--tiers: unknown tier %q", t)
+		}
+		out = append(out, runtime.Tier(t))
+	}
+	return out, nil
+}
+
+// serviceCommand runs `serve` (all in one), `gateway` or `worker`.
+func serviceCommand(ctx context.Context, role string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(role, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var s settings
+	s.register(fs, role)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "reactord %s: unexpected arguments %v\n", role, fs.Args())
+		return exitUsage
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	if err := runService(ctx, role, &s, stdout, log); err != nil {
+		log.Error("reactord stopped", "role", role, "error", err)
+		return 1
+	}
+	return 0
+}
+
+func runService(ctx context.Context, role string, s *settings, stdout io.Writer, log *slog.Logger) error {
+	o := service.Options{NATSURL: s.natsURL, DataDir: s.dataDir, EncryptionKey: s.encryptionKey,
+		Gateway: role != "worker", ManagementKey: s.managementKey,
+		Pools:   scheduler.PoolsConfig{QueueWait: s.queueWait, IdleTTL: s.idleTTL, Pristine: s.pristine},
+		Runtime: runtime.Config{CacheDir: s.cacheDir, Async: asyncOps(s.egressAllowPrivate)}, Logger: log}
+	if role != "gateway" {
+		tiers, err := s.tierList()
+		if err != nil {
+			return err
+		}
+		o.Tiers = tiers
+	}
+	svc, err := service.Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	if svc.GeneratedKey != "" {
+		fmt.Fprintf(stdout, "Management API key (shown once, keep it): %s\n", svc.GeneratedKey)
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		svc.Stop(context.Background())
+		return err
+	}
+	httpSrv := &http.Server{Handler: svc.Handler, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- httpSrv.Serve(ln) }()
+	log.Info("reactord listening", "role", role, "addr", ln.Addr().String())
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	log.Info("shutting down: draining in-flight work", "timeout", s.drain.String())
+	dctx, cancel := context.WithTimeout(context.Background(), s.drain)
+	defer cancel()
+	return errors.Join(serveErr, httpSrv.Shutdown(dctx), svc.Stop(dctx))
+}

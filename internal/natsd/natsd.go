@@ -1,0 +1,71 @@
+// Package natsd runs an embedded NATS server with JetStream, for a single machine
+// (`reactord serve`) and for tests that need a real server.
+package natsd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Options configure an embedded server.
+type Options struct {
+	// DataDir holds JetStream's storage; data survives restarts.
+	DataDir string
+	// Host and Port to listen on; Port -1 picks a free port. Port 0 means -1.
+	Host string
+	Port int
+	// ServerName names the server in a cluster; empty picks one.
+	ServerName string
+}
+
+// Server is a running embedded NATS server.
+type Server struct{ ns *server.Server }
+
+// Start starts the server and waits until it accepts connections.
+func Start(ctx context.Context, o Options) (*Server, error) {
+	if o.DataDir == "" {
+		return nil, errors.New("natsd: DataDir is required")
+	}
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
+	}
+	if o.Port == 0 {
+		o.Port = -1
+	}
+	ns, err := server.NewServer(&server.Options{
+		ServerName: o.ServerName,
+		Host:       o.Host,
+		Port:       o.Port,
+		JetStream:  true,
+		StoreDir:   filepath.Join(o.DataDir, "jetstream"),
+		NoSigs:     true,
+		NoLog:      true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("natsd: %w", err)
+	}
+	ns.Start()
+	deadline := 10 * time.Second
+	if d, ok := ctx.Deadline(); ok {
+		deadline = time.Until(d)
+	}
+	if !ns.ReadyForConnections(deadline) {
+		ns.Shutdown()
+		return nil, errors.New("natsd: server did not become ready")
+	}
+	return &Server{ns: ns}, nil
+}
+
+// URL is the client URL of the server.
+func (s *Server) URL() string { return s.ns.ClientURL() }
+
+// Shutdown stops the server and waits for it.
+func (s *Server) Shutdown() {
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+}

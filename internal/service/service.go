@@ -1,0 +1,206 @@
+// Package service assembles reactord's parts into a running service: NATS (embedded
+// or external), the JetStream stores, the engine, a worker for some tiers and the HTTP
+// gateway. `reactord serve|gateway|worker`, the tests and the benchmarks all start
+// the service through it.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/reactord/reactord/api"
+	"github.com/reactord/reactord/internal/natsd"
+	"github.com/reactord/reactord/internal/seal"
+	"github.com/reactord/reactord/runtime"
+	"github.com/reactord/reactord/scheduler"
+	"github.com/reactord/reactord/store"
+)
+
+// Options select the parts to run and configure them.
+type Options struct {
+	// NATSURL is the server to use; empty starts an embedded one in DataDir.
+	NATSURL string
+	DataDir string
+	// EncryptionKey is the base64 key sealing configuration; empty uses (and creates)
+	// DataDir/encryption.key.
+	EncryptionKey string
+	// Gateway runs the HTTP API; ManagementKey is its management application's key
+	// (empty: generated on first start and returned in Service.GeneratedKey).
+	Gateway       bool
+	ManagementKey string
+	// Tiers are the tiers the worker serves; none runs no worker.
+	Tiers    []runtime.Tier
+	WorkerID string
+	Pools    scheduler.PoolsConfig
+	// Runtime configures the engine (compilation cache, async host operations).
+	Runtime runtime.Config
+	Logger  *slog.Logger
+}
+
+// Service is a running assembly.
+type Service struct {
+	// Handler serves the API (when Gateway), /metrics and /healthz.
+	Handler http.Handler
+	// GeneratedKey is the management key generated on this first start, if any.
+	GeneratedKey string
+	// NATSURL is the server the service uses.
+	NATSURL string
+
+	log    *slog.Logger
+	ns     *natsd.Server
+	nc     *nats.Conn
+	eng    *runtime.Engine
+	pools  *scheduler.Pools
+	worker *scheduler.Worker
+	cancel context.CancelFunc
+}
+
+// Start starts the parts; Stop releases them.
+func Start(ctx context.Context, o Options) (s *Service, err error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s = &Service{log: o.Logger}
+	defer func() {
+		if err != nil {
+			s.Stop(context.Background())
+		}
+	}()
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.NATSURL = o.NATSURL
+	if s.NATSURL == "" {
+		if s.ns, err = natsd.Start(ctx, natsd.Options{DataDir: o.DataDir}); err != nil {
+			return nil, err
+		}
+		s.NATSURL = s.ns.URL()
+		s.log.Info("embedded NATS started", "url", s.NATSURL, "data_dir", o.DataDir)
+	}
+	if s.nc, err = nats.Connect(s.NATSURL, nats.Name("reactord"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond)); err != nil {
+		return nil, fmt.Errorf("connect to NATS at %s: %w", s.NATSURL, err)
+	}
+	js, err := jetstream.New(s.nc)
+	if err != nil {
+		return nil, err
+	}
+	var key *seal.Key
+	if o.EncryptionKey != "" {
+		key, err = seal.Parse(o.EncryptionKey)
+	} else {
+		key, _, err = seal.LoadOrCreate(filepath.Join(o.DataDir, "encryption.key"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("encryption key: %w", err)
+	}
+	reactors, err := store.OpenReactors(ctx, js, key)
+	if err != nil {
+		return nil, err
+	}
+	bundles, err := store.OpenBundles(ctx, js)
+	if err != nil {
+		return nil, err
+	}
+	rcfg := o.Runtime
+	if rcfg.Logger == nil {
+		rcfg.Logger = o.Logger
+	}
+	if s.eng, err = runtime.NewEngine(ctx, rcfg); err != nil {
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	healthy := func() error {
+		if !s.nc.IsConnected() {
+			return errors.New("not connected to NATS")
+		}
+		return nil
+	}
+	if len(o.Tiers) > 0 {
+		pc := o.Pools
+		pc.Logger, pc.Metrics = o.Logger, scheduler.NewMetrics(reg)
+		s.pools = scheduler.NewPools(s.eng, bundles, pc)
+		id := o.WorkerID
+		if id == "" {
+			host, _ := os.Hostname()
+			id = fmt.Sprintf("%s-%d", host, os.Getpid())
+		}
+		s.worker = scheduler.NewWorker(s.nc, s.pools, o.Tiers, id, o.Logger)
+		if err := s.worker.Start(ctx); err != nil {
+			return nil, err
+		}
+		if err := s.worker.Follow(ctx, reactors); err != nil {
+			return nil, err
+		}
+		go s.pools.RunEvictions(ctx, 10*time.Second)
+		s.log.Info("worker started", "tiers", o.Tiers)
+	}
+	if o.Gateway {
+		sys, generated, err := store.InitSystem(ctx, js, o.ManagementKey)
+		if err != nil {
+			return nil, err
+		}
+		s.GeneratedKey = generated
+		srv := api.New(api.Config{Reactors: reactors, Bundles: bundles, Engine: s.eng, Dispatcher: scheduler.NewDispatcher(s.nc),
+			System: sys, Logger: o.Logger, Registerer: reg, Healthy: healthy})
+		if err := srv.Watch(ctx); err != nil {
+			return nil, err
+		}
+		mux.Handle("/", srv.Handler())
+	} else {
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+			if err := healthy(); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintln(w, `{"status":"ok"}`)
+		})
+	}
+	s.Handler = mux
+	return s, nil
+}
+
+// Stop drains: the worker stops taking invocations and finishes those in flight
+// (until ctx ends), then NATS, the engine and the embedded server close.
+func (s *Service) Stop(ctx context.Context) error {
+	var errs []error
+	if s.worker != nil {
+		errs = append(errs, s.worker.Stop(ctx))
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.pools != nil {
+		s.pools.Close()
+	}
+	if s.nc != nil {
+		if err := s.nc.Drain(); err != nil {
+			errs = append(errs, err)
+		}
+		s.nc.Close()
+	}
+	if s.eng != nil {
+		errs = append(errs, s.eng.Close(ctx))
+	}
+	if s.ns != nil {
+		s.ns.Shutdown()
+	}
+	return errors.Join(errs...)
+}

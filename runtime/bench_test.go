@@ -1,0 +1,114 @@
+package runtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/reactord/reactord/runtime"
+)
+
+func benchSnapshot(b *testing.B, code string) *runtime.Snapshot {
+	b.Helper()
+	snap, err := testEngine.Load(context.Background(), runtime.Bundle{Code: []byte(code)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { snap.Close() })
+	return snap
+}
+
+func maskCard(b *testing.B) *runtime.Snapshot {
+	code, err := os.ReadFile("../functions/mask-card/index.js")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return benchSnapshot(b, string(code))
+}
+
+var cardEvent = runtime.Event{Args: json.RawMessage(`{"card_number":"4242424242424242"}`)}
+
+func mustOK(b *testing.B, r runtime.Response, err error) {
+	if err != nil || r.Status != 200 {
+		b.Fatalf("invoke: %v %d %s", err, r.Status, r.Body)
+	}
+}
+
+// BenchmarkColdStart: no instance of the bundle -> result (instance from the snapshot,
+// one invocation, close).
+func BenchmarkColdStart(b *testing.B) {
+	ctx := context.Background()
+	snap := maskCard(b)
+	l, _ := runtime.TierLimits(runtime.Standard)
+	for b.Loop() {
+		in, err := snap.NewInstance(ctx, l)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := in.Invoke(ctx, cardEvent)
+		mustOK(b, r, err)
+		in.Close(ctx)
+	}
+}
+
+// BenchmarkWarmInvoke: one more invocation on a live instance.
+func BenchmarkWarmInvoke(b *testing.B) {
+	ctx := context.Background()
+	l, _ := runtime.TierLimits(runtime.Standard)
+	in, err := maskCard(b).NewInstance(ctx, l)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close(ctx)
+	for b.Loop() {
+		r, err := in.Invoke(ctx, cardEvent)
+		mustOK(b, r, err)
+	}
+}
+
+// BenchmarkResetInvoke: a pristine instance per invocation (reset, then invoke).
+func BenchmarkResetInvoke(b *testing.B) {
+	ctx := context.Background()
+	l, _ := runtime.TierLimits(runtime.Standard)
+	in, err := maskCard(b).NewInstance(ctx, l)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close(ctx)
+	for b.Loop() {
+		if err := in.Reset(ctx); err != nil {
+			b.Fatal(err)
+		}
+		r, err := in.Invoke(ctx, cardEvent)
+		mustOK(b, r, err)
+	}
+}
+
+// BenchmarkSnapshot: evaluate the bundle on the image's base and freeze it.
+func BenchmarkSnapshot(b *testing.B) {
+	code, _ := os.ReadFile("../functions/mask-card/index.js")
+	for b.Loop() {
+		snap, err := testEngine.Load(context.Background(), runtime.Bundle{Code: code})
+		if err != nil {
+			b.Fatal(err)
+		}
+		snap.Close()
+	}
+}
+
+// BenchmarkFib25: interpreter speed.
+func BenchmarkFib25(b *testing.B) {
+	ctx := context.Background()
+	snap := benchSnapshot(b, `const fib = (n) => n < 2 ? n : fib(n - 1) + fib(n - 2); module.exports = async () => ({ raw: fib(25) });`)
+	l, _ := runtime.TierLimits(runtime.Standard)
+	in, err := snap.NewInstance(ctx, l)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close(ctx)
+	for b.Loop() {
+		r, err := in.Invoke(ctx, runtime.Event{})
+		mustOK(b, r, err)
+	}
+}

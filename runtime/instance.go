@@ -1,0 +1,476 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/reactord/reactord/images"
+	"github.com/reactord/reactord/runtime/internal/cowmem"
+)
+
+// ErrClosed is returned by Invoke on an instance that was closed or discarded after
+// a timeout, an out-of-memory or a crash, and by every call once the engine closes.
+var ErrClosed = errors.New("runtime: instance is closed")
+
+// Event is one invocation's input.
+type Event struct {
+	// Args is the request's args as JSON (detokenized by the caller).
+	Args json.RawMessage
+	// Configuration is the reactor's configuration.
+	Configuration map[string]string
+}
+
+// Instance is one wasm instance with one JS context and a loaded bundle. It runs one
+// invocation at a time.
+type Instance struct {
+	snap   *Snapshot
+	limits Limits
+	vm     *vm
+	mem    cowmem.Memory
+	state  *hostState
+
+	mu     sync.Mutex
+	closed bool
+	// seeded is false until the first invocation after a restore sends a fresh seed.
+	seeded bool
+}
+
+// NewInstance starts an instance from the snapshot, bounded by limits.
+func (s *Snapshot) NewInstance(ctx context.Context, limits Limits) (*Instance, error) {
+	if limits.Memory == 0 {
+		return nil, errors.New("runtime: limits.Memory is zero; use TierLimits")
+	}
+	if !s.eng.enter() {
+		return nil, ErrClosed
+	}
+	defer s.eng.inflight.Done()
+	v, err := s.eng.blankInstance(ctx, limits.Memory)
+	if err != nil {
+		return nil, err
+	}
+	size, err := v.mem.Attach(s.image)
+	if errors.Is(err, cowmem.ErrLimit) {
+		v.mod.Close(ctx)
+		return nil, fmt.Errorf("runtime: the reactor's snapshot (%d MiB) does not fit the memory limit of %d MiB", s.image.Size()>>20, limits.Memory>>20)
+	}
+	if err != nil {
+		v.mod.Close(ctx)
+		return nil, err
+	}
+	// Tell wazero the memory's length when the snapshot is longer than a blank memory.
+	if cur := v.mod.Memory().Size(); uint32(size) > cur {
+		if _, ok := v.mod.Memory().Grow((uint32(size) - cur) / 65536); !ok {
+			v.mod.Close(ctx)
+			return nil, errors.New("runtime: cannot size the memory to the snapshot")
+		}
+	}
+	in := &Instance{snap: s, limits: limits, vm: v, mem: v.mem, state: &hostState{vm: v}}
+	if err := in.applyLimits(ctx); err != nil {
+		in.Close(ctx)
+		return nil, err
+	}
+	return in, nil
+}
+
+// applyLimits sets the engine heap limit. It lives in the instance's memory, so a
+// reset undoes it.
+func (in *Instance) applyLimits(ctx context.Context) error {
+	lim := heapLimit(in.limits.Memory)
+	_, err := in.vm.c(ctx, in.vm.fn.setMemoryLimit, in.snap.ptrs.rt, uint32(lim))
+	return err
+}
+
+// Limits returns the instance's limits.
+func (in *Instance) Limits() Limits { return in.limits }
+
+// Snapshot returns the snapshot the instance was started from.
+func (in *Instance) Snapshot() *Snapshot { return in.snap }
+
+// Closed reports whether the instance was closed or discarded.
+func (in *Instance) Closed() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.closed
+}
+
+// Reset returns the instance to its snapshot: every global, timer and heap object an
+// invocation left behind is gone.
+func (in *Instance) Reset(ctx context.Context) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.closed || !in.snap.eng.enter() {
+		return ErrClosed
+	}
+	defer in.snap.eng.inflight.Done()
+	if err := in.mem.Reset(); err != nil {
+		in.discard(ctx)
+		return err
+	}
+	in.seeded = false
+	return in.applyLimits(ctx)
+}
+
+// Close releases the instance.
+func (in *Instance) Close(ctx context.Context) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.discard(ctx)
+}
+
+func (in *Instance) discard(ctx context.Context) error {
+	if in.closed {
+		return nil
+	}
+	in.closed = true
+	return in.vm.mod.Close(ctx) // frees the memory through the allocator
+}
+
+// Invoke runs the handler once. The returned Response describes what the caller
+// gets, errors of the reactor code included; an error is returned only when the
+// instance could not run at all. After an invocation ends in Timeout, OutOfMemory or
+// Crashed, the instance is discarded and Closed reports true.
+//
+// Invoke runs on the caller's goroutine and returns when the engine reaches an
+// interrupt point after the deadline, which QuickJS does while it runs bytecode. A
+// long native builtin (bounded to about 2 s by the engine's stack limit) can delay
+// that; callers that must answer on time (the scheduler's worker) keep their own
+// timer.
+func (in *Instance) Invoke(ctx context.Context, ev Event) (Response, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.closed || !in.snap.eng.enter() {
+		return Response{}, ErrClosed
+	}
+	defer in.snap.eng.inflight.Done()
+	start := time.Now()
+	inv := newInvocation(in.snap.eng, in.limits)
+	resp, fatal := in.run(ctx, inv, ev)
+	resp.Logs, resp.LogsTruncated = inv.logs, inv.logsTruncated
+	resp.Duration = time.Since(start)
+	if fatal {
+		in.discard(ctx)
+	}
+	return resp, nil
+}
+
+// run drives one invocation: start the handler, then alternate between QuickJS's job
+// queue, due timers and completed host operations until the handler reports.
+func (in *Instance) run(ctx context.Context, inv *invocation, ev Event) (resp Response, fatal bool) {
+	event, err := encodeEvent(ev, !in.seeded)
+	in.seeded = true
+	if err != nil {
+		return errorResponse(Rejected, Error{Title: "Bad Request", Status: 400, Detail: err.Error()}), false
+	}
+	if len(event) > in.limits.MaxArgs {
+		return errorResponse(Rejected, Error{Title: "Payload Too Large", Status: 413,
+			Detail: fmt.Sprintf("args and configuration exceed the limit of %d bytes", in.limits.MaxArgs)}), false
+	}
+	ctx, cancel := context.WithTimeout(ctx, in.limits.Timeout)
+	defer cancel()
+	inv.interruptOn(ctx)
+	inv.allowAsync(ctx)
+	defer inv.stop()
+	in.state.inv = inv
+	defer func() { in.state.inv = nil }()
+	hctx := context.WithValue(ctx, hostStateKey{}, in.state)
+
+	v, p := in.vm, in.snap.ptrs
+	fail := func(err error) (Response, bool) { return in.failure(inv, err) }
+
+	arg, err := v.newString(hctx, p.ctx, event)
+	if err != nil {
+		return fail(err)
+	}
+	res, err := v.call(hctx, p.ctx, p.undefined, p.argv, p.invoke, arg)
+	if err := errors.Join(err, v.freeValue(hctx, p.ctx, arg), v.freeValue(hctx, p.ctx, res)); err != nil {
+		return fail(err)
+	}
+	completions := []byte("[]")
+	for {
+		if err := v.runJobs(hctx, p.rt, p.ctx, p.lastCtx); err != nil {
+			return fail(err)
+		}
+		if inv.settled {
+			break
+		}
+		if inv.interrupted.Load() {
+			return fail(errInterrupted)
+		}
+		next, err := in.tick(hctx, completions)
+		if err != nil {
+			return fail(err)
+		}
+		if err := v.runJobs(hctx, p.rt, p.ctx, p.lastCtx); err != nil {
+			return fail(err)
+		}
+		if inv.settled {
+			break
+		}
+		if next < 0 && inv.pending == 0 {
+			return runtimeError("reactor never returned: its promise can no longer settle (no timer or request is pending)"), false
+		}
+		completions, err = inv.wait(ctx, next)
+		if err != nil {
+			return fail(err)
+		}
+	}
+	if in.mem.AtLimit() {
+		return oomResponse(in.limits.Memory), true
+	}
+	if inv.interrupted.Load() { // settled, but after the deadline (a long native call)
+		return timeoutResponse(in.limits.Timeout), true
+	}
+	if inv.failed {
+		var t thrownError
+		if err := json.Unmarshal(inv.result, &t); err != nil {
+			return runtimeError("reactor threw an error that could not be read"), false
+		}
+		if t.isOutOfMemory() {
+			return oomResponse(in.limits.Memory), true
+		}
+		return thrownResponse(t), false
+	}
+	if len(inv.result) > in.limits.MaxResult {
+		return runtimeError(fmt.Sprintf("reactor result is %d bytes, over the limit of %d bytes", len(inv.result), in.limits.MaxResult)), false
+	}
+	return resultResponse(in.snap.img.Contract == images.ContractNode22, inv.result), false
+}
+
+// tick calls the layer's tick with completed host operations and returns the delay
+// until its next timer (negative: none).
+func (in *Instance) tick(ctx context.Context, completions []byte) (time.Duration, error) {
+	v, p := in.vm, in.snap.ptrs
+	arg, err := v.newString(ctx, p.ctx, completions)
+	if err != nil {
+		return 0, err
+	}
+	res, err := v.call(ctx, p.ctx, p.undefined, p.argv, p.tick, arg)
+	if err != nil {
+		return 0, errors.Join(err, v.freeValue(ctx, p.ctx, arg))
+	}
+	ms, err := v.number(ctx, p.ctx, res)
+	if err := errors.Join(err, v.freeValue(ctx, p.ctx, arg), v.freeValue(ctx, p.ctx, res)); err != nil {
+		return 0, err
+	}
+	if ms < 0 || ms != ms {
+		return -1, nil
+	}
+	return time.Duration(ms * float64(time.Millisecond)), nil
+}
+
+var errInterrupted = errors.New("interrupted")
+
+// failure classifies an error that stopped an invocation; fatal ones discard the
+// instance.
+func (in *Instance) failure(inv *invocation, err error) (Response, bool) {
+	var js *jsError
+	switch {
+	case inv.interrupted.Load():
+		return timeoutResponse(in.limits.Timeout), true
+	case errors.Is(err, errOutOfMemory), in.mem.AtLimit(),
+		errors.As(err, &js) && strings.Contains(js.msg, "out of memory"):
+		return oomResponse(in.limits.Memory), true
+	case errors.As(err, &js):
+		// An exception the Node layer could not catch: a stack overflow in its own
+		// frames, or tampering with it. The instance may be inconsistent.
+		in.snap.eng.log.Warn("reactor exception escaped the Node layer", "error", js.msg)
+		return runtimeError("reactor failed: " + firstLine(js.msg)), true
+	default:
+		in.snap.eng.log.Error("reactor instance crashed", "error", err)
+		r := runtimeError("reactor crashed")
+		r.Outcome = Crashed
+		return r, true
+	}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// encodeEvent builds the layer's invoke argument. A seed (four 32-bit words) goes
+// only with the first invocation after a restore: the snapshot holds one PRNG state
+// for every instance, and reseeding later would just cost time.
+func encodeEvent(ev Event, seed bool) ([]byte, error) {
+	args := ev.Args
+	if len(args) == 0 {
+		args = json.RawMessage("null")
+	}
+	cfg := ev.Configuration
+	if cfg == nil {
+		cfg = map[string]string{}
+	}
+	var words []uint32
+	if seed {
+		var b [16]byte
+		rand.Read(b[:])
+		for i := 0; i < 16; i += 4 {
+			words = append(words, binary.LittleEndian.Uint32(b[i:]))
+		}
+	}
+	// Marshal validates args (a RawMessage) as it copies them; only they can fail.
+	b, err := json.Marshal(struct {
+		Args          json.RawMessage   `json:"args"`
+		Configuration map[string]string `json:"configuration"`
+		Seed          []uint32          `json:"seed,omitempty"`
+		BT            *struct{}         `json:"bt"`
+	}{args, cfg, words, nil})
+	if err != nil {
+		return nil, errors.New("args is not valid JSON")
+	}
+	return b, nil
+}
+
+// invocation is the host side of one invocation (or of a snapshot load).
+type invocation struct {
+	eng    *Engine
+	limits Limits
+
+	interrupted atomic.Bool
+	stopTimer   func() bool
+
+	settled, failed bool
+	result          []byte
+
+	logs          []LogLine
+	logBytes      int
+	logsTruncated bool
+
+	nextID  int
+	pending int
+	done    chan completion
+	cancel  context.CancelFunc
+	opCtx   context.Context
+}
+
+type completion struct {
+	ID    string          `json:"id"`
+	OK    bool            `json:"ok"`
+	Value json.RawMessage `json:"value,omitempty"`
+	Error string          `json:"error,omitempty"`
+}
+
+func newInvocation(e *Engine, l Limits) *invocation {
+	return &invocation{eng: e, limits: l, done: make(chan completion, 16)}
+}
+
+// interruptOn makes QuickJS's interrupt handler stop the code once ctx ends.
+func (inv *invocation) interruptOn(ctx context.Context) {
+	inv.stopTimer = context.AfterFunc(ctx, func() { inv.interrupted.Store(true) })
+}
+
+// allowAsync lets the invocation start host operations, which end with ctx or stop.
+// Loads never call it: reactor code must not reach the network while it is snapshotted.
+func (inv *invocation) allowAsync(ctx context.Context) {
+	inv.opCtx, inv.cancel = context.WithCancel(ctx)
+}
+
+func (inv *invocation) stop() {
+	if inv.stopTimer != nil {
+		inv.stopTimer()
+	}
+	if inv.cancel != nil {
+		inv.cancel()
+	}
+}
+
+func (inv *invocation) log(level, msg string) {
+	if inv.logsTruncated {
+		return
+	}
+	if inv.logBytes+len(msg) > inv.limits.MaxLogs {
+		inv.logsTruncated = true
+		return
+	}
+	inv.logBytes += len(msg)
+	inv.logs = append(inv.logs, LogLine{Level: level, Message: msg})
+}
+
+// startAsync starts a host operation JavaScript will await; its completion arrives
+// through wait and the layer's tick.
+func (inv *invocation) startAsync(ctx context.Context, arg []byte) ([]byte, error) {
+	var req struct {
+		Op  string          `json:"op"`
+		Arg json.RawMessage `json:"arg"`
+	}
+	if err := json.Unmarshal(arg, &req); err != nil {
+		return nil, fmt.Errorf("async: %w", err)
+	}
+	h := inv.eng.cfg.Async[req.Op]
+	if h == nil {
+		return nil, fmt.Errorf("%s is not available in this runtime", req.Op)
+	}
+	if inv.opCtx == nil {
+		return nil, fmt.Errorf("%s cannot run while the reactor code loads", req.Op)
+	}
+	inv.nextID++
+	id := strconv.Itoa(inv.nextID)
+	inv.pending++
+	opCtx := inv.opCtx
+	go func() {
+		c := completion{ID: id}
+		v, err := h(opCtx, req.Arg)
+		if err == nil {
+			c.Value, err = json.Marshal(v)
+		}
+		if err != nil {
+			c.Error = err.Error()
+		} else {
+			c.OK = true
+		}
+		select {
+		case inv.done <- c:
+		case <-opCtx.Done():
+		}
+	}()
+	return []byte(id), nil
+}
+
+// wait blocks until the next timer is due (d >= 0), a host operation completes, or
+// ctx ends, and returns the completions to deliver.
+func (inv *invocation) wait(ctx context.Context, d time.Duration) ([]byte, error) {
+	var timer <-chan time.Time
+	if d >= 0 {
+		if d == 0 {
+			return inv.drain(nil)
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case c := <-inv.done:
+		return inv.drain([]completion{c})
+	case <-timer:
+		return inv.drain(nil)
+	case <-ctx.Done():
+		inv.interrupted.Store(true)
+		return nil, errInterrupted
+	}
+}
+
+func (inv *invocation) drain(got []completion) ([]byte, error) {
+	for {
+		select {
+		case c := <-inv.done:
+			got = append(got, c)
+			continue
+		default:
+		}
+		break
+	}
+	inv.pending -= len(got)
+	if got == nil {
+		return []byte("[]"), nil
+	}
+	return json.Marshal(got)
+}

@@ -1,0 +1,313 @@
+//go:build linux
+
+package cowmem
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+const cowSupported = true
+
+const osPage = 4096
+
+type mappedImage struct {
+	fd   int
+	size int
+	// view is a read-only shared mapping of the image, the source for resets.
+	view []byte
+	// pagemap is /proc/self/pagemap, which tells which pages of a memory were copied
+	// on write; -1 when unavailable (resets then drop pages instead).
+	pagemap int
+	// refs counts the owner (until Close) and every memory attached to the image; the
+	// last one releases the file, the view and pagemap.
+	refs   atomic.Int32
+	closed atomic.Bool
+}
+
+func (im *mappedImage) retain() { im.refs.Add(1) }
+
+func (im *mappedImage) release() {
+	if im.refs.Add(-1) != 0 {
+		return
+	}
+	if im.view != nil {
+		unix.Munmap(im.view)
+		im.view = nil
+	}
+	if im.pagemap >= 0 {
+		unix.Close(im.pagemap)
+		im.pagemap = -1
+	}
+	if im.fd >= 0 {
+		unix.Close(im.fd)
+		im.fd = -1
+	}
+}
+
+func newMappedImage(mem []byte) (*mappedImage, error) {
+	fd, err := unix.MemfdCreate("reactord-snapshot", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create: %w", err)
+	}
+	im := &mappedImage{fd: fd, size: len(mem), pagemap: -1}
+	im.refs.Store(1)
+	if err := unix.Ftruncate(fd, int64(len(mem))); err != nil {
+		im.Close()
+		return nil, fmt.Errorf("ftruncate snapshot: %w", err)
+	}
+	// Write only pages that hold data: the rest of the file reads as zeros and
+	// takes no memory.
+	for off := 0; off < len(mem); off += osPage {
+		end := min(off+osPage, len(mem))
+		if allZero(mem[off:end]) {
+			continue
+		}
+		run := end
+		for run < len(mem) {
+			next := min(run+osPage, len(mem))
+			if allZero(mem[run:next]) {
+				break
+			}
+			run = next
+		}
+		if _, err := unix.Pwrite(fd, mem[off:run], int64(off)); err != nil {
+			im.Close()
+			return nil, fmt.Errorf("write snapshot: %w", err)
+		}
+		off = run - osPage
+	}
+	// The image never changes again; sealing makes that a kernel guarantee.
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE|unix.F_SEAL_SEAL); err != nil {
+		im.Close()
+		return nil, fmt.Errorf("seal snapshot: %w", err)
+	}
+	if len(mem) > 0 {
+		view, err := unix.Mmap(fd, 0, len(mem), unix.PROT_READ, unix.MAP_SHARED)
+		if err != nil {
+			im.Close()
+			return nil, fmt.Errorf("map snapshot view: %w", err)
+		}
+		im.view = view
+	}
+	if pm, err := unix.Open("/proc/self/pagemap", unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+		im.pagemap = pm
+	}
+	return im, nil
+}
+
+func (im *mappedImage) Size() int { return im.size }
+
+// Close gives up the owner's reference; memories still attached keep the image.
+func (im *mappedImage) Close() error {
+	if im.closed.Swap(true) {
+		return nil
+	}
+	im.release()
+	return nil
+}
+
+func (im *mappedImage) NewMemory(limit uint64) (Memory, error) {
+	if uint64(im.size) > limit {
+		return nil, ErrLimit
+	}
+	if im.closed.Load() {
+		return nil, errors.New("cowmem: image is closed")
+	}
+	return newMapped(im, limit)
+}
+
+// mapped is a memory in a reserved address range of its limit's size: the image is
+// mapped private over its start, the rest is anonymous and made accessible as the
+// memory grows.
+type mapped struct {
+	image     *mappedImage
+	base      unsafe.Pointer
+	reserved  int
+	committed int // bytes accessible from base
+	size      int // wasm memory length
+	dirtyTop  int // highest size since the last reset
+	limit     uint64
+	atLimit   bool
+	scratch   []byte // pagemap entries
+}
+
+func newMapped(im *mappedImage, limit uint64) (*mapped, error) {
+	reserved := int(limit)
+	if reserved%osPage != 0 {
+		reserved += osPage - reserved%osPage
+	}
+	region, err := unix.Mmap(-1, 0, reserved, unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+	if err != nil {
+		return nil, fmt.Errorf("reserve %d bytes: %w", reserved, err)
+	}
+	m := &mapped{image: im, base: unsafe.Pointer(&region[0]), reserved: reserved, limit: limit}
+	if im != nil {
+		im.retain()
+	}
+	if im != nil && im.size > 0 {
+		if err := m.mapImage(); err != nil {
+			m.Free()
+			return nil, err
+		}
+		m.committed = im.size
+	}
+	runtime.SetFinalizer(m, (*mapped).Free)
+	return m, nil
+}
+
+func (m *mapped) mapImage() error {
+	_, _, errno := unix.Syscall6(unix.SYS_MMAP, uintptr(m.base), uintptr(m.image.size),
+		unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_FIXED, uintptr(m.image.fd), 0)
+	if errno != 0 {
+		return fmt.Errorf("map snapshot: %w", errno)
+	}
+	return nil
+}
+
+// Attach maps the image over the start of the reserved range, replacing whatever was
+// there (the memory must be unused: its contents are discarded).
+func (m *mapped) Attach(im Image) (int, error) {
+	mi, ok := im.(*mappedImage)
+	if !ok {
+		return 0, errors.New("cowmem: image and memory modes differ")
+	}
+	if uint64(mi.size) > m.limit {
+		return 0, ErrLimit
+	}
+	if mi.closed.Load() {
+		return 0, errors.New("cowmem: image is closed")
+	}
+	mi.retain()
+	if m.image != nil {
+		m.image.release()
+	}
+	m.image = mi
+	if err := m.mapImage(); err != nil {
+		return 0, err
+	}
+	m.committed = max(m.committed, mi.size)
+	if m.dirtyTop > mi.size {
+		// Pages past the image held nothing yet; clear any the allocator touched.
+		if err := unix.Madvise(m.region()[mi.size:roundUp(m.dirtyTop)], unix.MADV_DONTNEED); err != nil {
+			return 0, err
+		}
+	}
+	m.size = max(m.size, mi.size)
+	m.dirtyTop = m.size
+	return m.size, nil
+}
+
+func roundUp(n int) int {
+	if n%osPage != 0 {
+		n += osPage - n%osPage
+	}
+	return n
+}
+
+func (m *mapped) Reallocate(size uint64) []byte {
+	if size > m.limit {
+		m.atLimit = true
+		return nil
+	}
+	n := int(size)
+	if n > m.committed {
+		top := n
+		if top%osPage != 0 {
+			top += osPage - top%osPage
+		}
+		if err := unix.Mprotect(m.region()[m.committed:top], unix.PROT_READ|unix.PROT_WRITE); err != nil {
+			return nil
+		}
+		m.committed = top
+	}
+	m.size = n
+	m.dirtyTop = max(m.dirtyTop, n)
+	return unsafe.Slice((*byte)(m.base), n)
+}
+
+func (m *mapped) region() []byte { return unsafe.Slice((*byte)(m.base), m.reserved) }
+
+func (m *mapped) Bytes() []byte { return unsafe.Slice((*byte)(m.base), m.size) }
+func (m *mapped) Limit() uint64 { return m.limit }
+func (m *mapped) AtLimit() bool { return m.atLimit }
+
+// Reset returns the memory to its image. Pages the instance wrote (copied on write)
+// are found in /proc/self/pagemap and copied back from the image, so every page stays
+// mapped and the next invocation takes no page faults for them; the range past the
+// image is dropped (it reads zeros again). The wasm memory keeps its length. Without
+// pagemap, every private page is dropped instead.
+func (m *mapped) Reset() error {
+	m.atLimit = false
+	top := roundUp(m.dirtyTop)
+	start := 0
+	if im := m.image; im != nil && im.pagemap >= 0 && im.view != nil {
+		if err := m.copyBackDirty(); err == nil {
+			start = im.size
+		}
+	}
+	if top > start {
+		if err := unix.Madvise(m.region()[start:top], unix.MADV_DONTNEED); err != nil {
+			return fmt.Errorf("reset memory: %w", err)
+		}
+	}
+	return nil
+}
+
+const (
+	pagePresent  = 1 << 63
+	pageFileOrSh = 1 << 61 // file page or shared anonymous: not copied on write
+)
+
+func (m *mapped) copyBackDirty() error {
+	im := m.image
+	pages := im.size / osPage
+	if cap(m.scratch) < pages*8 {
+		m.scratch = make([]byte, pages*8)
+	}
+	buf := m.scratch[:pages*8]
+	off := int64(uintptr(m.base)/osPage) * 8
+	if n, err := unix.Pread(im.pagemap, buf, off); err != nil || n != len(buf) {
+		return fmt.Errorf("read pagemap: %v", err)
+	}
+	mem := m.region()
+	for i := 0; i < pages; i++ {
+		e := binary.LittleEndian.Uint64(buf[i*8:])
+		if e&pagePresent == 0 || e&pageFileOrSh != 0 {
+			continue
+		}
+		j := i + 1
+		for j < pages {
+			e := binary.LittleEndian.Uint64(buf[j*8:])
+			if e&pagePresent == 0 || e&pageFileOrSh != 0 {
+				break
+			}
+			j++
+		}
+		copy(mem[i*osPage:j*osPage], im.view[i*osPage:j*osPage])
+		i = j
+	}
+	return nil
+}
+
+func (m *mapped) Free() {
+	if m.base == nil {
+		return
+	}
+	if err := unix.Munmap(m.region()); err != nil {
+		fmt.Fprintln(os.Stderr, "cowmem: munmap:", err)
+	}
+	if m.image != nil {
+		m.image.release()
+		m.image = nil
+	}
+	m.base = nil
+	runtime.SetFinalizer(m, nil)
+}

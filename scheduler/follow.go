@@ -1,0 +1,57 @@
+package scheduler
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	rt "github.com/reactord/reactord/runtime"
+	"github.com/reactord/reactord/store"
+)
+
+// Follow keeps the worker's pools in step with the reactor records until ctx ends:
+// a deleted reactor's instances and a replaced version's are released, and every
+// reactor of this worker's tiers has its snapshot loaded ahead of its first
+// invocation and its warm_concurrency instances kept ready.
+func (w *Worker) Follow(ctx context.Context, reactors *store.Reactors) error {
+	changes, err := reactors.Watch(ctx)
+	if err != nil {
+		return err
+	}
+	go func() {
+		for c := range changes {
+			if c.Reactor == nil {
+				w.pools.Release(c.ID, "")
+				continue
+			}
+			rec := c.Reactor
+			w.pools.Release(rec.ID, rec.Bundle)
+			req := RequestFor(rec)
+			if slices.Contains(w.tiers, rt.Tier(req.Tier)) {
+				if err := w.pools.Prepare(req); err != nil {
+					w.log.Error("prepare reactor", "reactor_id", rec.ID, "error", err)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// RequestFor returns the invocation fields a reactor record determines.
+func RequestFor(rec *store.Reactor) Request {
+	req := Request{ReactorID: rec.ID, Bundle: rec.Bundle, Image: "node-bt", Tier: string(rt.Standard),
+		TimeoutMS: int(rt.DefaultTimeout / time.Millisecond), Configuration: rec.Configuration}
+	if r := rec.Runtime; r != nil {
+		if r.Image != "" {
+			req.Image = r.Image
+		}
+		if r.Resources != "" {
+			req.Tier = r.Resources
+		}
+		if r.Timeout > 0 {
+			req.TimeoutMS = r.Timeout * 1000
+		}
+		req.WarmConcurrency = r.WarmConcurrency
+	}
+	return req
+}

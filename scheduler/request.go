@@ -1,0 +1,65 @@
+// Package scheduler runs invocations on workers: the gateway's Dispatcher sends each
+// one over NATS to its tier's queue group; a Worker picks it up and runs it on a warm
+// instance from its Pools, which keep instances per reactor version and bound each
+// tier's concurrency.
+package scheduler
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/reactord/reactord/runtime"
+)
+
+// Request is one invocation as it travels from the gateway to a worker.
+type Request struct {
+	ReactorID string `json:"reactor_id"`
+	// Bundle is the sha256 of the bundle in the bundle store.
+	Bundle string `json:"bundle"`
+	Image  string `json:"image"`
+	Tier   string `json:"tier"`
+	// TimeoutMS is the reactor's timeout.
+	TimeoutMS int `json:"timeout_ms"`
+	// Deadline is when the caller stops waiting (Unix milliseconds).
+	Deadline        int64             `json:"deadline"`
+	WarmConcurrency int               `json:"warm_concurrency"`
+	Args            json.RawMessage   `json:"args"`
+	Configuration   map[string]string `json:"configuration,omitempty"`
+	TraceID         string            `json:"trace_id,omitempty"`
+}
+
+// Reply is a worker's answer.
+type Reply struct {
+	Status      int               `json:"status"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	ContentType string            `json:"content_type,omitempty"`
+	Body        []byte            `json:"body,omitempty"`
+	Raw         json.RawMessage   `json:"raw,omitempty"`
+	Tokenize    json.RawMessage   `json:"tokenize,omitempty"`
+	Outcome     string            `json:"outcome"`
+	ColdStart   bool              `json:"cold_start,omitempty"`
+	DurationUS  int64             `json:"duration_us"`
+	Worker      string            `json:"worker,omitempty"`
+}
+
+func replyFrom(r runtime.Response) Reply {
+	return Reply{Status: r.Status, Headers: r.Headers, ContentType: r.ContentType, Body: r.Body,
+		Raw: r.Raw, Tokenize: r.Tokenize, Outcome: string(r.Outcome), DurationUS: r.Duration.Microseconds()}
+}
+
+// errorReply answers with the API's error format.
+func errorReply(status int, typ, title, detail string) Reply {
+	body := runtime.Error{Type: typ, Title: title, Status: status, Detail: detail}.JSON()
+	return Reply{Status: status, ContentType: "application/json", Body: body, Outcome: "rejected"}
+}
+
+func (r Request) deadline() time.Time { return time.UnixMilli(r.Deadline) }
+
+// subject is the NATS subject of a tier's invocations.
+func subject(prefix, tier string) string { return prefix + ".invoke." + tier }
+
+// QueueGroup is the queue group workers share, so each invocation goes to one.
+const QueueGroup = "reactord-workers"
+
+// DefaultPrefix is the subject prefix of reactord's NATS traffic.
+const DefaultPrefix = "reactord"

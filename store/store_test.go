@@ -1,0 +1,137 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/reactord/reactord/internal/natsd"
+	"github.com/reactord/reactord/internal/seal"
+	"github.com/reactord/reactord/store"
+)
+
+func jetStream(t *testing.T) (jetstream.JetStream, string) {
+	t.Helper()
+	dir := t.TempDir()
+	ns, err := natsd.Start(context.Background(), natsd.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	nc, err := nats.Connect(ns.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js, dir
+}
+
+func TestReactorsSealedAtRest(t *testing.T) {
+	ctx := context.Background()
+	js, _ := jetStream(t)
+	key, _, err := seal.LoadOrCreate(t.TempDir() + "/k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := store.OpenReactors(ctx, js, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &store.Reactor{ID: "r1", Name: "n", Code: "module.exports = () => 1", Configuration: map[string]string{"API_KEY": "super-secret-value"},
+		CreatedAt: time.Now().UTC(), Bundle: "abc"}
+	if err := rs.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Create(ctx, r); !errors.Is(err, store.ErrExists) {
+		t.Errorf("second create: %v", err)
+	}
+	kv, _ := js.KeyValue(ctx, store.ReactorsBucket)
+	raw, err := kv.Get(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw.Value(), []byte("super-secret-value")) || bytes.Contains(raw.Value(), []byte("API_KEY")) {
+		t.Fatalf("configuration stored in plaintext: %s", raw.Value())
+	}
+	got, err := rs.Get(ctx, "r1")
+	if err != nil || got.Configuration["API_KEY"] != "super-secret-value" || got.Bundle != "abc" {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	stale := *got
+	got.Name = "renamed"
+	if err := rs.Update(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Update(ctx, &stale); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("stale update: %v", err)
+	}
+	list, err := rs.List(ctx)
+	if err != nil || len(list) != 1 || list[0].Name != "renamed" {
+		t.Errorf("list: %v %v", list, err)
+	}
+	if err := rs.Delete(ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rs.Get(ctx, "r1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("get after delete: %v", err)
+	}
+	if err := rs.Delete(ctx, "r1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second delete: %v", err)
+	}
+	other, _, _ := seal.LoadOrCreate(t.TempDir() + "/other")
+	rs2, _ := store.OpenReactors(ctx, js, other)
+	rs.Create(ctx, &store.Reactor{ID: "r2", Configuration: map[string]string{"a": "b"}})
+	if _, err := rs2.Get(ctx, "r2"); err == nil {
+		t.Error("read sealed configuration with the wrong key")
+	}
+}
+
+func TestBundles(t *testing.T) {
+	ctx := context.Background()
+	js, _ := jetStream(t)
+	b, err := store.OpenBundles(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("bundle "), 50000)
+	sha, err := b.Put(ctx, data)
+	if err != nil || sha != store.Hash(data) {
+		t.Fatalf("put: %s %v", sha, err)
+	}
+	if again, err := b.Put(ctx, data); err != nil || again != sha {
+		t.Errorf("put twice: %s %v", again, err)
+	}
+	got, err := b.Get(ctx, sha)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("get: %d bytes %v", len(got), err)
+	}
+	if _, err := b.Get(ctx, store.Hash([]byte("missing"))); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing bundle: %v", err)
+	}
+}
+
+func TestSystemKey(t *testing.T) {
+	ctx := context.Background()
+	js, _ := jetStream(t)
+	sys, generated, err := store.InitSystem(ctx, js, "")
+	if err != nil || generated == "" || !store.MatchKey(generated, sys.ManagementHash) {
+		t.Fatalf("first start: %+v %q %v", sys, generated, err)
+	}
+	again, gen2, err := store.InitSystem(ctx, js, "")
+	if err != nil || gen2 != "" || again.TenantID != sys.TenantID {
+		t.Fatalf("restart: %+v %q %v", again, gen2, err)
+	}
+	configured, _, err := store.InitSystem(ctx, js, "key_configured")
+	if err != nil || !store.MatchKey("key_configured", configured.ManagementHash) || store.MatchKey(generated, configured.ManagementHash) {
+		t.Fatalf("configured key: %+v %v", configured, err)
+	}
+}

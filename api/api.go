@@ -24,8 +24,9 @@ import (
 
 // Config wires a Server.
 type Config struct {
-	Reactors   *store.Reactors
-	Bundles    store.Bundles
+	Reactors     *store.Reactors
+	Applications *store.Applications
+	Bundles      store.Bundles
 	Engine     *runtime.Engine // validates code at create
 	Dispatcher *scheduler.Dispatcher
 	System     store.System
@@ -71,6 +72,18 @@ func New(cfg Config) *Server {
 	s.route("PATCH /reactors/{id}", "reactor:update", s.patchReactor)
 	s.route("DELETE /reactors/{id}", "reactor:delete", s.deleteReactor)
 	s.route("POST /reactors/{id}/react", "token:use", s.react)
+	s.route("POST /applications", "application:create", s.createApplication)
+	s.route("GET /applications", "application:read", s.listApplications)
+	s.route("GET /applications/key", "application:read", s.getApplicationByKey)
+	s.route("GET /applications/{id}", "application:read", s.getApplication)
+	s.route("PUT /applications/{id}", "application:update", s.updateApplication)
+	s.route("DELETE /applications/{id}", "application:delete", s.deleteApplication)
+	s.route("POST /applications/{id}/regenerate", "application:update", s.regenerateKey)
+	s.route("GET /applications/{id}/keys", "application:read", s.listAppKeys)
+	s.route("POST /applications/{id}/keys", "application:update", s.createAppKey)
+	s.route("GET /applications/{id}/keys/{keyId}", "application:read", s.getAppKey)
+	s.route("DELETE /applications/{id}/keys/{keyId}", "application:update", s.deleteAppKey)
+	s.route("GET /permissions", "", s.listPermissions)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "Not Found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
@@ -122,27 +135,55 @@ func TraceID(ctx context.Context) string {
 	return id
 }
 
-// principal is who a request authenticated as.
+// principal is who a request authenticated as: an application and what it may do.
 type principal struct {
 	ApplicationID string
+	TenantID      string
+	Type          string
 	Permissions   map[string]bool
 }
 
 var errUnauthenticated = errors.New("a missing or invalid BT-API-KEY was provided")
 
-// authenticate is the one place API keys are checked. Applications with their own
-// permissions arrive with the platform issue; today only the management application
-// exists and it passes every check, react's token:use included (the seeds reserve
-// token:use for private applications, so that changes with the platform issue).
+// authenticate is the one place API keys are checked: the key's hash finds its
+// application, whose permissions (its own and those of its access rules) bound the
+// request.
 func (s *Server) authenticate(r *http.Request) (principal, error) {
 	key := r.Header.Get("BT-API-KEY")
-	if key == "" || !store.MatchKey(key, s.cfg.System.ManagementHash) {
+	if key == "" || len(key) > 256 {
 		return principal{}, errUnauthenticated
 	}
-	return principal{ApplicationID: s.cfg.System.ManagementAppID, Permissions: nil}, nil
+	a, err := s.cfg.Applications.ByKey(r.Context(), key)
+	if errors.Is(err, store.ErrNotFound) {
+		return principal{}, errUnauthenticated
+	}
+	if err != nil {
+		return principal{}, err
+	}
+	if a.Expired(time.Now()) {
+		return principal{}, errUnauthenticated
+	}
+	return principalOf(a), nil
 }
 
-func (p principal) can(perm string) bool { return p.Permissions == nil || p.Permissions[perm] }
+func principalOf(a *store.Application) principal {
+	p := principal{ApplicationID: a.ID, TenantID: a.TenantID, Type: a.Type, Permissions: map[string]bool{}}
+	for _, perm := range a.Permissions {
+		p.Permissions[perm] = true
+	}
+	var rules []accessRule
+	json.Unmarshal(a.Rules, &rules)
+	for _, rule := range rules {
+		for _, perm := range rule.Permissions {
+			p.Permissions[perm] = true
+		}
+	}
+	return p
+}
+
+// can reports whether the principal holds perm; the empty permission is any
+// authenticated caller.
+func (p principal) can(perm string) bool { return perm == "" || p.Permissions[perm] }
 
 type handler func(w http.ResponseWriter, r *http.Request, p principal)
 
@@ -156,12 +197,16 @@ func (s *Server) route(pattern, perm string, h handler) {
 			s.latency.WithLabelValues(name, http.StatusText(rec.code)).Observe(time.Since(start).Seconds())
 		}()
 		p, err := s.authenticate(r)
-		if err != nil {
+		if errors.Is(err, errUnauthenticated) {
 			writeError(rec, r, http.StatusUnauthorized, "Unauthenticated", err.Error(), nil)
 			return
 		}
+		if err != nil {
+			s.internal(rec, r, err)
+			return
+		}
 		if !p.can(perm) {
-			writeError(rec, r, http.StatusForbidden, "Forbidden", "the application lacks the "+perm+" permission", nil)
+			writeError(rec, r, http.StatusForbidden, "Forbidden", "the provided BT-API-KEY does not have the required permission "+perm, nil)
 			return
 		}
 		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBody)

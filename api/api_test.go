@@ -23,6 +23,8 @@ const key = "key_test_management"
 type env struct {
 	url    string
 	client *http.Client
+	// useKey is a private application's key with token:use, the permission react needs.
+	useKey string
 }
 
 // start runs the whole service in-process on a real embedded NATS server: stores,
@@ -41,7 +43,19 @@ func start(t *testing.T) env {
 		hs.Close()
 		svc.Stop(context.Background())
 	})
-	return env{url: hs.URL, client: hs.Client()}
+	e := env{url: hs.URL, client: hs.Client()}
+	e.useKey = e.newApp(t, "private", "token:use", "token:create", "token:read")
+	return e
+}
+
+// newApp creates an application and returns its key.
+func (e env) newApp(t *testing.T, typ string, perms ...string) string {
+	t.Helper()
+	resp, out := e.do(t, "POST", "/applications", key, map[string]any{"name": typ + " app", "type": typ, "permissions": perms})
+	if resp.StatusCode != 201 || out["key"] == nil {
+		t.Fatalf("create application: %d %v", resp.StatusCode, out)
+	}
+	return out["key"].(string)
 }
 
 func (e env) do(t *testing.T, method, path, apiKey string, body any, hdr ...string) (*http.Response, map[string]any) {
@@ -92,7 +106,7 @@ func TestReactorLifecycle(t *testing.T) {
 		t.Fatalf("get: %d %v", resp.StatusCode, got)
 	}
 	for i := 0; i < 3; i++ {
-		resp, out := e.do(t, "POST", "/reactors/"+id+"/react", key, map[string]any{"args": map[string]string{"card_number": "4242424242424242"}}, "BT-TRACE-ID", "trace-123")
+		resp, out := e.do(t, "POST", "/reactors/"+id+"/react", e.useKey, map[string]any{"args": map[string]string{"card_number": "4242424242424242"}}, "BT-TRACE-ID", "trace-123")
 		if resp.StatusCode != 200 {
 			t.Fatalf("react: %d %v", resp.StatusCode, out)
 		}
@@ -114,7 +128,7 @@ func TestReactorLifecycle(t *testing.T) {
 	if resp, _ := e.do(t, "GET", "/reactors/"+id, key, nil); resp.StatusCode != 404 {
 		t.Errorf("get after delete: %d", resp.StatusCode)
 	}
-	if resp, _ := e.do(t, "POST", "/reactors/"+id+"/react", key, map[string]any{"args": map[string]any{}}); resp.StatusCode != 404 {
+	if resp, _ := e.do(t, "POST", "/reactors/"+id+"/react", e.useKey, map[string]any{"args": map[string]any{}}); resp.StatusCode != 404 {
 		t.Errorf("react after delete: %d", resp.StatusCode)
 	}
 }
@@ -143,11 +157,14 @@ func TestRejections(t *testing.T) {
 		{"no exported function", "POST", "/reactors", key, map[string]any{"name": "a", "code": "const x = 1;"}, 422, "code"},
 		{"syntax error", "POST", "/reactors", key, map[string]any{"name": "a", "code": "module.exports = function ("}, 422, "code"},
 		{"malformed json", "POST", "/reactors", key, "{not json", 400, ""},
-		{"body too large", "POST", "/reactors/" + okID + "/react", key, map[string]any{"args": big}, 413, ""},
-		{"unknown reactor", "POST", "/reactors/00000000-0000-0000-0000-000000000000/react", key, map[string]any{"args": 1}, 404, ""},
-		{"reactor error", "POST", "/reactors/" + okID + "/react", key, map[string]any{"args": 1}, 400, ""},
-		{"no worker for tier", "POST", "/reactors/" + xlID + "/react", key, map[string]any{"args": 1}, 503, ""},
+		{"body too large", "POST", "/reactors/" + okID + "/react", e.useKey, map[string]any{"args": big}, 413, ""},
+		{"unknown reactor", "POST", "/reactors/00000000-0000-0000-0000-000000000000/react", e.useKey, map[string]any{"args": 1}, 404, ""},
+		{"reactor error", "POST", "/reactors/" + okID + "/react", e.useKey, map[string]any{"args": 1}, 400, ""},
+		{"no worker for tier", "POST", "/reactors/" + xlID + "/react", e.useKey, map[string]any{"args": 1}, 503, ""},
 		{"unknown route", "GET", "/nope", key, nil, 404, ""},
+		{"management key cannot react", "POST", "/reactors/" + okID + "/react", key, map[string]any{"args": 1}, 403, ""},
+		{"private key cannot create reactors", "POST", "/reactors", e.useKey, map[string]any{"name": "a", "code": "module.exports = () => 1"}, 403, ""},
+		{"private key cannot list applications", "GET", "/applications", e.useKey, nil, 403, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -179,7 +196,7 @@ func TestWarmConcurrencyAndHealth(t *testing.T) {
 		t.Fatalf("create: %d %v", resp.StatusCode, out)
 	}
 	time.Sleep(500 * time.Millisecond)
-	resp, out = e.do(t, "POST", "/reactors/"+out["id"].(string)+"/react", key, map[string]any{"args": nil})
+	resp, out = e.do(t, "POST", "/reactors/"+out["id"].(string)+"/react", e.useKey, map[string]any{"args": nil})
 	if resp.StatusCode != 200 || out["raw"] != "hot" {
 		t.Fatalf("react: %d %v", resp.StatusCode, out)
 	}
@@ -202,7 +219,7 @@ func TestNativeStallIsBounded(t *testing.T) {
 		t.Fatalf("create: %d %v", resp.StatusCode, out)
 	}
 	start := time.Now()
-	resp, out = e.do(t, "POST", "/reactors/"+out["id"].(string)+"/react", key, map[string]any{"args": nil})
+	resp, out = e.do(t, "POST", "/reactors/"+out["id"].(string)+"/react", e.useKey, map[string]any{"args": nil})
 	elapsed := time.Since(start)
 	if resp.StatusCode != 500 || out["status"] != float64(500) || out["title"] == "" {
 		t.Fatalf("react: %d %v", resp.StatusCode, out)
@@ -214,7 +231,7 @@ func TestNativeStallIsBounded(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("create: %d %v", resp.StatusCode, out)
 	}
-	resp, out = e.do(t, "POST", "/reactors/"+out["id"].(string)+"/react", key, map[string]any{"args": nil})
+	resp, out = e.do(t, "POST", "/reactors/"+out["id"].(string)+"/react", e.useKey, map[string]any{"args": nil})
 	if resp.StatusCode != 200 || out["raw"] != "ok" {
 		t.Errorf("the service stopped serving: %d %v", resp.StatusCode, out)
 	}
@@ -226,7 +243,7 @@ func TestReactorUpdates(t *testing.T) {
 		"configuration": map[string]string{"A": "1", "B": "2"}})
 	id := created["id"].(string)
 	react := func() any {
-		resp, out := e.do(t, "POST", "/reactors/"+id+"/react", key, map[string]any{"args": nil})
+		resp, out := e.do(t, "POST", "/reactors/"+id+"/react", e.useKey, map[string]any{"args": nil})
 		if resp.StatusCode != 200 {
 			t.Fatalf("react: %d %v", resp.StatusCode, out)
 		}

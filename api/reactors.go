@@ -135,18 +135,43 @@ type pagination struct {
 	TotalPages int `json:"total_pages"`
 }
 
+// page is a list request's page and size.
+type page struct{ number, size int }
+
+// pageOf reads page and size (seeds: default 1 and 20, at most 100), answering 400
+// itself when they are invalid.
+func pageOf(w http.ResponseWriter, r *http.Request) (page, bool) {
+	q := r.URL.Query()
+	p := page{atoiOr(q.Get("page"), 1), atoiOr(q.Get("size"), 20)}
+	if p.number < 1 || p.size < 1 || p.size > 100 {
+		writeError(w, r, http.StatusBadRequest, "Bad Request", "page must be >= 1 and size 1 to 100",
+			map[string][]string{"page": {"page must be a number >= 1"}, "size": {"size must be a number from 1 to 100"}})
+		return p, false
+	}
+	return p, true
+}
+
+// writePage answers one page of data in the seeds' pagination object.
+func writePage[T any](w http.ResponseWriter, p page, data []T) {
+	total := len(data)
+	lo, hi := min((p.number-1)*p.size, total), min(p.number*p.size, total)
+	writeJSON(w, http.StatusOK, struct {
+		Pagination pagination `json:"pagination"`
+		Data       []T        `json:"data"`
+	}{pagination{total, p.number, p.size, (total + p.size - 1) / p.size}, data[lo:hi]})
+}
+
 func (s *Server) listReactors(w http.ResponseWriter, r *http.Request, p principal) {
+	pg, ok := pageOf(w, r)
+	if !ok {
+		return
+	}
 	all, err := s.cfg.Reactors.List(r.Context())
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
 	q := r.URL.Query()
-	page, size := atoiOr(q.Get("page"), 1), atoiOr(q.Get("size"), 20)
-	if page < 1 || size < 1 || size > 100 {
-		writeError(w, r, http.StatusBadRequest, "Bad Request", "page must be >= 1 and size 1 to 100", nil)
-		return
-	}
 	ids := map[string]bool{}
 	for _, id := range q["id"] {
 		ids[id] = true
@@ -159,12 +184,7 @@ func (s *Server) listReactors(w http.ResponseWriter, r *http.Request, p principa
 		}
 		data = append(data, rec)
 	}
-	total := len(data)
-	lo, hi := min((page-1)*size, total), min(page*size, total)
-	writeJSON(w, http.StatusOK, struct {
-		Pagination pagination       `json:"pagination"`
-		Data       []*store.Reactor `json:"data"`
-	}{pagination{total, page, size, (total + size - 1) / size}, data[lo:hi]})
+	writePage(w, pg, data)
 }
 
 func atoiOr(s string, def int) int {

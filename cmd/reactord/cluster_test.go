@@ -97,6 +97,19 @@ func post(client *http.Client, url, key string, body any) (int, []byte, error) {
 	return resp.StatusCode, out, err
 }
 
+// privateKey creates a private application with token:use (what react needs) through
+// the management key and returns its key.
+func privateKey(t *testing.T, client *http.Client, base, mgmtKey string) string {
+	t.Helper()
+	status, body, err := post(client, base+"/applications", mgmtKey, map[string]any{"name": "caller", "type": "private", "permissions": []string{"token:use"}})
+	var app struct{ Key string }
+	json.Unmarshal(body, &app)
+	if err != nil || status != 201 || app.Key == "" {
+		t.Fatalf("create application: %d %s %v", status, body, err)
+	}
+	return app.Key
+}
+
 // TestClusterSurvivesWorkerKill runs a standalone NATS server, two worker processes
 // and a gateway process, kills one worker with SIGKILL under load, and checks that
 // every accepted invocation was answered successfully.
@@ -131,6 +144,7 @@ func TestClusterSurvivesWorkerKill(t *testing.T) {
 	}
 	var created struct{ ID string }
 	json.Unmarshal(body, &created)
+	useKey := privateKey(t, client, "http://"+gwAddr, "key_cluster")
 
 	var ok, failed, refused atomic.Int64
 	var failures sync.Map
@@ -146,7 +160,7 @@ func TestClusterSurvivesWorkerKill(t *testing.T) {
 					return
 				default:
 				}
-				status, body, err := post(client, "http://"+gwAddr+"/reactors/"+created.ID+"/react", "key_cluster", map[string]any{"args": map[string]int{"c": c, "i": i}})
+				status, body, err := post(client, "http://"+gwAddr+"/reactors/"+created.ID+"/react", useKey, map[string]any{"args": map[string]int{"c": c, "i": i}})
 				want := fmt.Sprintf(`"raw":{"c":%d,"i":%d}`, c, i)
 				if err == nil && status == http.StatusTooManyRequests {
 					refused.Add(1) // saturated: refused, not accepted

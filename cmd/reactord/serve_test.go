@@ -37,6 +37,7 @@ func TestServeRestart(t *testing.T) {
 		t.Fatalf("create: %d %s %v", status, body, err)
 	}
 	id := regexp.MustCompile(`"id":"([^"]+)"`).FindStringSubmatch(string(body))[1]
+	useKey := privateKey(t, client, "http://"+addr, key[1])
 
 	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -50,7 +51,7 @@ func TestServeRestart(t *testing.T) {
 	if strings.Contains(second.log.String(), "Management API key") {
 		t.Error("the key was printed again on restart")
 	}
-	status, body, err = post(client, "http://"+addr+"/reactors/"+id+"/react", key[1], map[string]any{"args": map[string]string{"name": "world"}})
+	status, body, err = post(client, "http://"+addr+"/reactors/"+id+"/react", useKey, map[string]any{"args": map[string]string{"name": "world"}})
 	if err != nil || status != 200 || !strings.Contains(string(body), `"raw":"hello world"`) {
 		t.Fatalf("react after restart: %d %s %v", status, body, err)
 	}

@@ -7,6 +7,17 @@ const { BasisTheoryClient, BasisTheory } = require('@basis-theory/node-sdk');
 const environment = process.env.REACTORD_URL;
 const client = new BasisTheoryClient({ apiKey: process.env.REACTORD_KEY, environment });
 
+// react needs token:use, which only private applications hold: the management client
+// creates one, as a user of the platform would.
+let privateClient;
+async function caller() {
+  if (!privateClient) {
+    const app = await client.applications.create({ name: 'sdk caller', type: 'private', permissions: ['token:use', 'token:create', 'token:read', 'token:delete'] });
+    privateClient = new BasisTheoryClient({ apiKey: app.key, environment });
+  }
+  return privateClient;
+}
+
 test('reactors: create, get, list, react, update, patch, delete', async () => {
   const created = await client.reactors.create({
     name: 'sdk reactor',
@@ -25,7 +36,7 @@ test('reactors: create, get, list, react, update, patch, delete', async () => {
   assert.equal(page.data.length, 1);
   assert.equal(page.data[0].id, created.id);
 
-  const res = await client.reactors.react(created.id, { args: { name: 'sdk' } });
+  const res = await (await caller()).reactors.react(created.id, { args: { name: 'sdk' } });
   assert.deepEqual(res.raw, { hello: 'sdk', key: 'key_abcd1234' });
 
   const updated = await client.reactors.update(created.id, { name: 'sdk reactor v2', code: 'module.exports = async () => ({ raw: "v2" })' });
@@ -45,5 +56,5 @@ test('reactors: error cases parse as the SDK expects', async () => {
   await assert.rejects(client.reactors.create({ name: 'no export', code: 'const a = 1' }), (e) => e.statusCode === 422 && /export a function/.test(JSON.stringify(e.body)));
   await assert.rejects(client.reactors.create({ name: '', code: 'module.exports = () => 1' }), (e) => e.statusCode === 400 && e.body.errors.name.length === 1);
   const thrower = await client.reactors.create({ name: 'thrower', code: "module.exports = async () => { throw new (require('@basis-theory/basis-theory-reactor-formulas-sdk-js').BadRequestError)('card expired') }" });
-  await assert.rejects(client.reactors.react(thrower.id, { args: {} }), (e) => e.statusCode === 400 && e.body.detail === 'card expired');
+  await assert.rejects((await caller()).reactors.react(thrower.id, { args: {} }), (e) => e.statusCode === 400 && e.body.detail === 'card expired');
 });

@@ -157,7 +157,17 @@ func Start(ctx context.Context, o Options) (s *Service, err error) {
 			return nil, err
 		}
 		s.GeneratedKey = generated
-		srv := api.New(api.Config{Reactors: reactors, Bundles: bundles, Engine: s.eng, Dispatcher: scheduler.NewDispatcher(s.nc),
+		apps, err := store.OpenApplications(ctx, js)
+		if err != nil {
+			return nil, err
+		}
+		if err := apps.EnsureManagement(ctx, sys); err != nil {
+			return nil, err
+		}
+		if err := apps.Watch(ctx); err != nil {
+			return nil, err
+		}
+		srv := api.New(api.Config{Reactors: reactors, Applications: apps, Bundles: bundles, Engine: s.eng, Dispatcher: scheduler.NewDispatcher(s.nc),
 			System: sys, Logger: o.Logger, Registerer: reg, Healthy: healthy})
 		if err := srv.Watch(ctx); err != nil {
 			return nil, err

@@ -54,6 +54,13 @@ func measureService(ctx context.Context, add func(name, value, target, note stri
 	if err != nil {
 		return err
 	}
+	// react needs token:use, which only private applications hold.
+	status, app, err := postJSON(client, base+"/applications", benchKey, []byte(`{"name":"bench caller","type":"private","permissions":["token:use"]}`))
+	var created struct{ Key string }
+	if err != nil || status != 201 || json.Unmarshal(app, &created) != nil {
+		return fmt.Errorf("create application: %d %s %v", status, app, err)
+	}
+	useKey := created.Key
 	id, err := createReactor(client, base, string(code), 1)
 	if err != nil {
 		return err
@@ -68,7 +75,7 @@ func measureService(ctx context.Context, add func(name, value, target, note stri
 		return nil
 	}
 	for _, c := range []int{1, 32} {
-		lat, n, el, err := load(client, url, body, c, 3*time.Second, check)
+		lat, n, el, err := load(client, url, useKey, body, c, 3*time.Second, check)
 		if err != nil {
 			return err
 		}
@@ -81,7 +88,7 @@ func measureService(ctx context.Context, add func(name, value, target, note stri
 	}
 	best := 0.0
 	for _, c := range []int{16, 64} {
-		_, n, el, err := load(client, url, body, c, 3*time.Second, check)
+		_, n, el, err := load(client, url, useKey, body, c, 3*time.Second, check)
 		if err != nil {
 			return err
 		}
@@ -99,7 +106,7 @@ func measureService(ctx context.Context, add func(name, value, target, note stri
 		}
 		time.Sleep(100 * time.Millisecond)
 		start := time.Now()
-		status, b, err := postJSON(client, base+"/reactors/"+id+"/react", body)
+		status, b, err := postJSON(client, base+"/reactors/"+id+"/react", useKey, body)
 		if err != nil {
 			return err
 		}
@@ -125,7 +132,7 @@ func measureService(ctx context.Context, add func(name, value, target, note stri
 
 func createReactor(client *http.Client, base, code string, warm int) (string, error) {
 	b, _ := json.Marshal(map[string]any{"name": "bench", "code": code, "runtime": map[string]any{"image": "node-bt", "warm_concurrency": warm}})
-	status, out, err := postJSON(client, base+"/reactors", b)
+	status, out, err := postJSON(client, base+"/reactors", benchKey, b)
 	if err != nil {
 		return "", err
 	}
@@ -137,9 +144,11 @@ func createReactor(client *http.Client, base, code string, warm int) (string, er
 	return r.ID, nil
 }
 
-func postJSON(client *http.Client, url string, body []byte) (int, []byte, error) {
+func postJSON(client *http.Client, url, key string, body []byte) (int, []byte, error) {
 	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
-	req.Header.Set("BT-API-KEY", benchKey)
+	if key != "" {
+		req.Header.Set("BT-API-KEY", key)
+	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
@@ -151,7 +160,7 @@ func postJSON(client *http.Client, url string, body []byte) (int, []byte, error)
 }
 
 // load runs clients sequential requests each for d and returns every latency.
-func load(client *http.Client, url string, body []byte, clients int, d time.Duration, check func(int, []byte) error) ([]time.Duration, int, time.Duration, error) {
+func load(client *http.Client, url, key string, body []byte, clients int, d time.Duration, check func(int, []byte) error) ([]time.Duration, int, time.Duration, error) {
 	var mu sync.Mutex
 	var all []time.Duration
 	var firstErr error
@@ -165,7 +174,7 @@ func load(client *http.Client, url string, body []byte, clients int, d time.Dura
 			var mine []time.Duration
 			for time.Now().Before(end) {
 				t := time.Now()
-				status, b, err := postJSON(client, url, body)
+				status, b, err := postJSON(client, url, key, body)
 				mine = append(mine, time.Since(t))
 				if err == nil {
 					err = check(status, b)
@@ -229,7 +238,7 @@ func nodeHTTPBaseline(client *http.Client, body []byte, check func(int, []byte) 
 	}
 	url := "http://127.0.0.1:" + strings.TrimSpace(strings.TrimPrefix(line, "listening ")) + "/react"
 	for _, c := range []int{1, 32} {
-		lat, n, el, err := load(client, url, body, c, 3*time.Second, check)
+		lat, n, el, err := load(client, url, "", body, c, 3*time.Second, check)
 		if err != nil {
 			return fmt.Errorf("node baseline: %w", err)
 		}

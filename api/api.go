@@ -27,6 +27,8 @@ type Config struct {
 	Reactors     *store.Reactors
 	Applications *store.Applications
 	Bundles      store.Bundles
+	// Async is the queue of react-async requests and their results.
+	Async      *store.Async
 	Engine     *runtime.Engine // validates code at create
 	Dispatcher *scheduler.Dispatcher
 	System     store.System
@@ -35,6 +37,10 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// MaxBody caps request bodies (default 1 MiB, the args cap of the spec).
 	MaxBody int64
+	// RateLimit is each application's sustained request rate per second, with bursts
+	// of RateBurst; zero disables rate limiting.
+	RateLimit float64
+	RateBurst int
 	// Healthy reports whether the gateway's dependencies are up.
 	Healthy func() error
 }
@@ -45,6 +51,7 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	latency *prometheus.HistogramVec
+	limits  *limiters
 
 	mu    sync.RWMutex
 	cache map[string]*store.Reactor // kept current by Watch
@@ -58,7 +65,8 @@ func New(cfg Config) *Server {
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = runtime.DefaultMaxArgs
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), cache: map[string]*store.Reactor{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), cache: map[string]*store.Reactor{},
+		limits: newLimiters(cfg.RateLimit, cfg.RateBurst)}
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "reactord_http_request_duration_seconds",
 		Help:    "HTTP requests served by the gateway, by route and status.",
 		Buckets: []float64{100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 100e-3, 1, 10, 30}}, []string{"route", "code"})
@@ -72,6 +80,8 @@ func New(cfg Config) *Server {
 	s.route("PATCH /reactors/{id}", "reactor:update", s.patchReactor)
 	s.route("DELETE /reactors/{id}", "reactor:delete", s.deleteReactor)
 	s.route("POST /reactors/{id}/react", "token:use", s.react)
+	s.route("POST /reactors/{id}/react-async", "token:use", s.reactAsync)
+	s.route("GET /reactors/{id}/results/{requestId}", "token:use", s.reactorResult)
 	s.route("POST /applications", "application:create", s.createApplication)
 	s.route("GET /applications", "application:read", s.listApplications)
 	s.route("GET /applications/key", "application:read", s.getApplicationByKey)
@@ -203,6 +213,11 @@ func (s *Server) route(pattern, perm string, h handler) {
 		}
 		if err != nil {
 			s.internal(rec, r, err)
+			return
+		}
+		if ok, wait := s.limits.allow(p.ApplicationID); !ok {
+			rec.Header().Set("Retry-After", retryAfter(wait))
+			writeError(rec, r, http.StatusTooManyRequests, "Too Many Requests", "the application exceeded its rate limit; retry after "+wait.Round(time.Millisecond).String(), nil)
 			return
 		}
 		if !p.can(perm) {

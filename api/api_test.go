@@ -29,12 +29,16 @@ type env struct {
 
 // start runs the whole service in-process on a real embedded NATS server: stores,
 // an engine, a worker serving the standard tier only, and the gateway.
-func start(t *testing.T) env {
+func start(t *testing.T, opts ...func(*service.Options)) env {
 	t.Helper()
 	dir, _ := os.UserCacheDir()
-	svc, err := service.Start(context.Background(), service.Options{DataDir: t.TempDir(), Gateway: true, ManagementKey: key,
+	o := service.Options{DataDir: t.TempDir(), Gateway: true, ManagementKey: key,
 		Tiers: []runtime.Tier{runtime.Standard}, WorkerID: "test-worker",
-		Runtime: runtime.Config{CacheDir: dir + "/reactord-test/wazero"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Runtime: runtime.Config{CacheDir: dir + "/reactord-test/wazero"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	svc, err := service.Start(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -226,36 +226,58 @@ func (s *Server) react(w http.ResponseWriter, r *http.Request, p principal) {
 	if !ok {
 		return
 	}
-	req := scheduler.RequestFor(rec)
-	req.Args, req.TraceID = q.Args, TraceID(r.Context())
-	// The caller waits for the reactor's timeout plus time to queue and reply.
-	req.Deadline = time.Now().Add(time.Duration(req.TimeoutMS)*time.Millisecond + 2*time.Second).UnixMilli()
-	reply, err := s.cfg.Dispatcher.Invoke(r.Context(), req)
-	switch {
-	case errors.Is(err, scheduler.ErrNoWorkers):
-		writeError(w, r, http.StatusServiceUnavailable, "Service Unavailable", "no worker is serving the "+req.Tier+" tier", nil)
-		return
-	case errors.Is(err, scheduler.ErrWorkerLost):
-		writeError(w, r, http.StatusInternalServerError, "Reactor Runtime Error", "the worker running the reactor stopped before it answered", nil)
-		return
-	case errors.Is(err, context.DeadlineExceeded):
-		writeError(w, r, http.StatusInternalServerError, "Reactor Timeout", "no answer before the reactor's deadline", nil)
-		return
-	case err != nil:
-		s.internal(w, r, err)
-		return
-	}
-	if reply.Tokenize != nil {
-		s.log.Warn("reactor asked to tokenize; tokens arrive with the platform API", "trace_id", TraceID(r.Context()), "reactor_id", rec.ID)
-	}
-	for k, v := range reply.Headers {
+	s.invoke(r.Context(), rec, q.Args, p).write(w)
+}
+
+// outcome is an invocation's answer to its caller, as sync react writes it and
+// async results keep it.
+type outcome struct {
+	Status      int               `json:"status"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	ContentType string            `json:"content_type,omitempty"`
+	Body        []byte            `json:"body"`
+}
+
+func (o outcome) write(w http.ResponseWriter) {
+	for k, v := range o.Headers {
 		w.Header().Set(k, v)
 	}
-	if reply.ContentType != "" {
-		w.Header().Set("Content-Type", reply.ContentType)
+	if o.ContentType != "" {
+		w.Header().Set("Content-Type", o.ContentType)
 	}
-	w.WriteHeader(reply.Status)
-	w.Write(reply.Body)
+	w.WriteHeader(o.Status)
+	w.Write(o.Body)
+}
+
+// errorOutcome is an answer in the API's error format.
+func errorOutcome(status int, title, detail string) outcome {
+	return outcome{Status: status, ContentType: "application/json",
+		Body: runtime.Error{Errors: map[string][]string{}, Title: title, Status: status, Detail: detail}.JSON()}
+}
+
+// invoke runs one invocation of rec with args for principal p: the path shared by
+// react and react-async.
+func (s *Server) invoke(ctx context.Context, rec *store.Reactor, args json.RawMessage, p principal) outcome {
+	req := scheduler.RequestFor(rec)
+	req.Args, req.TraceID = args, TraceID(ctx)
+	// The caller waits for the reactor's timeout plus time to queue and reply.
+	req.Deadline = time.Now().Add(time.Duration(req.TimeoutMS)*time.Millisecond + 2*time.Second).UnixMilli()
+	reply, err := s.cfg.Dispatcher.Invoke(ctx, req)
+	switch {
+	case errors.Is(err, scheduler.ErrNoWorkers):
+		return errorOutcome(http.StatusServiceUnavailable, "Service Unavailable", "no worker is serving the "+req.Tier+" tier")
+	case errors.Is(err, scheduler.ErrWorkerLost):
+		return errorOutcome(http.StatusInternalServerError, "Reactor Runtime Error", "the worker running the reactor stopped before it answered")
+	case errors.Is(err, context.DeadlineExceeded):
+		return errorOutcome(http.StatusInternalServerError, "Reactor Timeout", "no answer before the reactor's deadline")
+	case err != nil:
+		s.log.Error("invocation failed", "trace_id", TraceID(ctx), "reactor_id", rec.ID, "error", err)
+		return errorOutcome(http.StatusInternalServerError, "Internal Server Error", "something went wrong; the trace id identifies it in the logs")
+	}
+	if reply.Tokenize != nil {
+		s.log.Warn("reactor asked to tokenize; tokens arrive with the platform API", "trace_id", TraceID(ctx), "reactor_id", rec.ID)
+	}
+	return outcome{Status: reply.Status, Headers: reply.Headers, ContentType: reply.ContentType, Body: reply.Body}
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {

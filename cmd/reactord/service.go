@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,7 +27,9 @@ import (
 type settings struct {
 	addr, dataDir, natsURL, managementKey, encryptionKey, cacheDir string
 	tiers                                                          string
-	drain, idleTTL, queueWait                                      time.Duration
+	drain, idleTTL, queueWait, resultTTL                           time.Duration
+	asyncConcurrency, rateBurst                                    int
+	rateLimit                                                      float64
 	pristine, egressAllowPrivate                                   bool
 }
 
@@ -37,6 +40,10 @@ func (s *settings) register(fs *flag.FlagSet, role string) {
 	if role != "worker" {
 		str(&s.addr, "addr", "REACTORD_ADDR", "127.0.0.1:8080", "HTTP listen address")
 		str(&s.managementKey, "management-key", "REACTORD_MANAGEMENT_KEY", "", "the management application's API key; generated and printed once on first start when unset")
+		fs.IntVar(&s.asyncConcurrency, "async-concurrency", intEnv("REACTORD_ASYNC_CONCURRENCY", 8), "react-async requests this gateway runs at once; -1 runs none (REACTORD_ASYNC_CONCURRENCY)")
+		fs.DurationVar(&s.resultTTL, "result-ttl", durationEnv("REACTORD_RESULT_TTL", 24*time.Hour), "how long react-async results are kept (REACTORD_RESULT_TTL)")
+		fs.Float64Var(&s.rateLimit, "rate-limit", floatEnv("REACTORD_RATE_LIMIT", 0), "requests per second per application, 429 past it; 0 is off (REACTORD_RATE_LIMIT)")
+		fs.IntVar(&s.rateBurst, "rate-burst", intEnv("REACTORD_RATE_BURST", 0), "burst allowed above --rate-limit; default: one second's worth (REACTORD_RATE_BURST)")
 		str(&s.encryptionKey, "encryption-key", "REACTORD_ENCRYPTION_KEY", "", "base64 AES-256 key sealing configuration at rest; default: DATA_DIR/encryption.key, generated on first start")
 	} else {
 		str(&s.addr, "addr", "REACTORD_ADDR", "127.0.0.1:9090", "HTTP listen address of /metrics and /healthz")
@@ -69,6 +76,20 @@ func durationEnv(key string, def time.Duration) time.Duration {
 		if d, err := time.ParseDuration(v); err == nil {
 			return d
 		}
+	}
+	return def
+}
+
+func intEnv(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+func floatEnv(key string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(key), 64); err == nil {
+		return v
 	}
 	return def
 }
@@ -119,6 +140,7 @@ func serviceCommand(ctx context.Context, role string, args []string, stdout, std
 func runService(ctx context.Context, role string, s *settings, stdout io.Writer, log *slog.Logger) error {
 	o := service.Options{NATSURL: s.natsURL, DataDir: s.dataDir, EncryptionKey: s.encryptionKey,
 		Gateway: role != "worker", ManagementKey: s.managementKey,
+		AsyncConcurrency: s.asyncConcurrency, ResultTTL: s.resultTTL, RateLimit: s.rateLimit, RateBurst: s.rateBurst,
 		Pools:   scheduler.PoolsConfig{QueueWait: s.queueWait, IdleTTL: s.idleTTL, Pristine: s.pristine},
 		Runtime: runtime.Config{CacheDir: s.cacheDir, Async: asyncOps(s.egressAllowPrivate)}, Logger: log}
 	if role != "gateway" {

@@ -44,6 +44,14 @@ type Options struct {
 	Tiers    []runtime.Tier
 	WorkerID string
 	Pools    scheduler.PoolsConfig
+	// AsyncConcurrency bounds the react-async requests the gateway runs at once
+	// (default 8; negative: the gateway runs none, another gateway must).
+	AsyncConcurrency int
+	// ResultTTL is how long react-async results are kept (default 24 h).
+	ResultTTL time.Duration
+	// RateLimit and RateBurst limit each application's requests per second (0: off).
+	RateLimit float64
+	RateBurst int
 	// Runtime configures the engine (compilation cache, async host operations).
 	Runtime runtime.Config
 	Logger  *slog.Logger
@@ -167,10 +175,27 @@ func Start(ctx context.Context, o Options) (s *Service, err error) {
 		if err := apps.Watch(ctx); err != nil {
 			return nil, err
 		}
-		srv := api.New(api.Config{Reactors: reactors, Applications: apps, Bundles: bundles, Engine: s.eng, Dispatcher: scheduler.NewDispatcher(s.nc),
+		ttl := o.ResultTTL
+		if ttl <= 0 {
+			ttl = 24 * time.Hour
+		}
+		async, err := store.OpenAsync(ctx, js, key, ttl)
+		if err != nil {
+			return nil, err
+		}
+		srv := api.New(api.Config{Reactors: reactors, Applications: apps, Bundles: bundles, Async: async,
+			RateLimit: o.RateLimit, RateBurst: o.RateBurst, Engine: s.eng, Dispatcher: scheduler.NewDispatcher(s.nc),
 			System: sys, Logger: o.Logger, Registerer: reg, Healthy: healthy})
 		if err := srv.Watch(ctx); err != nil {
 			return nil, err
+		}
+		if n := o.AsyncConcurrency; n >= 0 {
+			if n == 0 {
+				n = 8
+			}
+			if err := srv.RunAsync(ctx, n); err != nil {
+				return nil, err
+			}
 		}
 		mux.Handle("/", srv.Handler())
 	} else {

@@ -38,7 +38,9 @@ func (s *Server) reactAsync(w http.ResponseWriter, r *http.Request, p principal)
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"async_reactor_request_id": req.ID})
+	// The spec's name is async_reactor_request_id; @basis-theory/node-sdk 5.7.0's
+	// serializer reads asyncReactorRequestId verbatim, so both are sent.
+	writeJSON(w, http.StatusAccepted, map[string]string{"async_reactor_request_id": req.ID, "asyncReactorRequestId": req.ID})
 }
 
 // reactorResult is GET /reactors/{id}/results/{requestId}: 202 with the request's

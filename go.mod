@@ -28,5 +28,6 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/mod v0.38.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )

@@ -41,6 +41,10 @@ type Config struct {
 	// of RateBurst; zero disables rate limiting.
 	RateLimit float64
 	RateBurst int
+	// Builder builds node22 reactors; nil refuses node22 with 422.
+	Builder Builder
+	// BuildConcurrency bounds the builds this gateway runs at once (default 1).
+	BuildConcurrency int
 	// Healthy reports whether the gateway's dependencies are up.
 	Healthy func() error
 }
@@ -52,6 +56,8 @@ type Server struct {
 	mux     *http.ServeMux
 	latency *prometheus.HistogramVec
 	limits  *limiters
+	builds  *builds
+	base    context.Context // the gateway's lifetime, set by Watch
 
 	mu    sync.RWMutex
 	cache map[string]*store.Reactor // kept current by Watch
@@ -66,7 +72,7 @@ func New(cfg Config) *Server {
 		cfg.MaxBody = runtime.DefaultMaxArgs
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), cache: map[string]*store.Reactor{},
-		limits: newLimiters(cfg.RateLimit, cfg.RateBurst)}
+		limits: newLimiters(cfg.RateLimit, cfg.RateBurst), builds: newBuilds(cfg.BuildConcurrency), base: context.Background()}
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "reactord_http_request_duration_seconds",
 		Help:    "HTTP requests served by the gateway, by route and status.",
 		Buckets: []float64{100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 100e-3, 1, 10, 30}}, []string{"route", "code"})
@@ -113,11 +119,18 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
-// Watch keeps the gateway's reactor cache current until ctx ends.
+// Watch keeps the gateway's reactor cache current until ctx ends, and resumes the
+// node22 builds a stopped process left pending; they run until ctx ends.
 func (s *Server) Watch(ctx context.Context) error {
+	s.base = ctx
 	changes, err := s.cfg.Reactors.Watch(ctx)
 	if err != nil {
 		return err
+	}
+	if s.cfg.Builder != nil {
+		if err := s.resumeBuilds(ctx); err != nil {
+			return err
+		}
 	}
 	go func() {
 		for c := range changes {

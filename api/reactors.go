@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -51,8 +52,46 @@ func (q *reactorRequest) validate() map[string][]string {
 		if rt.WarmConcurrency < 0 || rt.WarmConcurrency > 100 {
 			add("runtime.warm_concurrency", "warm_concurrency must be between 0 and 100")
 		}
+		for _, perm := range rt.Permissions {
+			if !slices.Contains(runtimePermissions, perm) {
+				add("runtime.permissions", fmt.Sprintf("%q is not a permission reactor code can hold (one of %v)", perm, runtimePermissions))
+			}
+		}
+		if rt.Image == images.Node22 {
+			validateDependencies(rt, add)
+		} else if len(rt.Dependencies)+len(rt.Resolutions) > 0 {
+			add("runtime.dependencies", "dependencies and resolutions need the node22 image; node-bt has curated packages")
+		}
+	}
+	if q.Application != nil && q.Application.ID == "" {
+		add("application.id", "application.id is required when application is set")
 	}
 	return errs
+}
+
+// runtimePermissions are what runtime.permissions may grant the code's bt client.
+var runtimePermissions = []string{"token:create", "token:read", "token:reveal", "token:update", "token:delete", "token:search", "token:use"}
+
+// validApplication checks that an attached application exists and may hold tokens
+// (public or private), answering 400 itself otherwise.
+func (s *Server) validApplication(w http.ResponseWriter, r *http.Request, ref *store.ApplicationRef) bool {
+	if ref == nil {
+		return true
+	}
+	a, err := s.cfg.Applications.Get(r.Context(), ref.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, r, http.StatusBadRequest, "Bad Request", "the reactor is not valid", map[string][]string{"application.id": {"application " + ref.ID + " does not exist"}})
+		return false
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return false
+	}
+	if a.Type != appPrivate && a.Type != appPublic {
+		writeError(w, r, http.StatusBadRequest, "Bad Request", "the reactor is not valid", map[string][]string{"application.id": {"the application must be public or private, not " + a.Type}})
+		return false
+	}
+	return true
 }
 
 func (s *Server) createReactor(w http.ResponseWriter, r *http.Request, p principal) {
@@ -60,26 +99,37 @@ func (s *Server) createReactor(w http.ResponseWriter, r *http.Request, p princip
 	if !decode(w, r, &q) {
 		return
 	}
-	if !s.validCode(w, r, &q) {
-		return
-	}
-	code := []byte(q.Code)
-	sha, err := s.cfg.Bundles.Put(r.Context(), code)
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.validCode(w, r, &q) || !s.validApplication(w, r, q.Application) {
 		return
 	}
 	rec := &store.Reactor{
 		ID: uuid.NewString(), TenantID: s.cfg.System.TenantID, Name: q.Name, Code: q.Code,
 		Configuration: q.Configuration, Runtime: q.Runtime, Application: q.Application,
-		CreatedBy: p.ApplicationID, CreatedAt: time.Now().UTC().Truncate(time.Second), Bundle: sha,
+		CreatedBy: p.ApplicationID, CreatedAt: time.Now().UTC().Truncate(time.Second),
+	}
+	if isNode22(q.Runtime) {
+		// node22 builds asynchronously: creating -> active or failed.
+		rec.State = store.StateCreating
+		rec.Requested = &store.Requested{Reactor: q.pending()}
+	} else {
+		sha, err := s.cfg.Bundles.Put(r.Context(), []byte(q.Code))
+		if err != nil {
+			s.internal(w, r, err)
+			return
+		}
+		rec.Bundle = sha
 	}
 	if err := s.cfg.Reactors.Create(r.Context(), rec); err != nil {
 		s.internal(w, r, err)
 		return
 	}
 	s.remember(rec)
+	s.startBuild(rec)
 	writeJSON(w, http.StatusCreated, rec)
+}
+
+func (q *reactorRequest) pending() *store.Pending {
+	return &store.Pending{Name: q.Name, Code: q.Code, Runtime: q.Runtime, Configuration: q.Configuration, Application: q.Application}
 }
 
 func (s *Server) remember(rec *store.Reactor) {
@@ -209,6 +259,7 @@ func (s *Server) deleteReactor(w http.ResponseWriter, r *http.Request, p princip
 		s.internal(w, r, err)
 		return
 	}
+	s.builds.cancel(id)
 	s.mu.Lock()
 	delete(s.cache, id)
 	s.mu.Unlock()
@@ -258,6 +309,9 @@ func errorOutcome(status int, title, detail string) outcome {
 // invoke runs one invocation of rec with args for principal p: the path shared by
 // react and react-async.
 func (s *Server) invoke(ctx context.Context, rec *store.Reactor, args json.RawMessage, p principal) outcome {
+	if refused, ok := invocable(rec); !ok {
+		return refused
+	}
 	req := scheduler.RequestFor(rec)
 	req.Args, req.TraceID = args, TraceID(ctx)
 	// The caller waits for the reactor's timeout plus time to queue and reply.

@@ -84,19 +84,34 @@ func MergePatch(target, patch any) any {
 // change meanwhile. It answers errors itself (400, 409, 422, 500) and returns the
 // stored record.
 func (s *Server) update(w http.ResponseWriter, r *http.Request, p principal, rec *store.Reactor, q reactorRequest) (*store.Reactor, bool) {
-	if !s.validCode(w, r, &q) {
+	if rec.State == store.StateCreating || rec.State == store.StateUpdating {
+		writeError(w, r, http.StatusConflict, "Conflict", "the reactor is "+rec.State+"; update it once its build finished", nil)
 		return nil, false
 	}
-	sha, err := s.cfg.Bundles.Put(r.Context(), []byte(q.Code))
-	if err != nil {
-		s.internal(w, r, err)
+	if !s.validCode(w, r, &q) || !s.validApplication(w, r, q.Application) {
 		return nil, false
 	}
 	next := *rec
 	now := time.Now().UTC().Truncate(time.Second)
-	next.Name, next.Code, next.Configuration, next.Runtime, next.Application = q.Name, q.Code, q.Configuration, q.Runtime, q.Application
-	next.Bundle, next.ModifiedBy, next.ModifiedAt = sha, p.ApplicationID, &now
-	err = s.cfg.Reactors.Update(r.Context(), &next)
+	next.ModifiedBy, next.ModifiedAt = p.ApplicationID, &now
+	if isNode22(q.Runtime) {
+		// The last good version keeps serving while the new one builds.
+		next.Name, next.Requested = q.Name, &store.Requested{Reactor: q.pending()}
+		next.State = store.StateUpdating
+		if rec.Bundle == "" || rec.State == store.StateFailed {
+			next.State = store.StateCreating
+			next.Code, next.Configuration, next.Runtime, next.Application = q.Code, q.Configuration, q.Runtime, q.Application
+		}
+	} else {
+		sha, err := s.cfg.Bundles.Put(r.Context(), []byte(q.Code))
+		if err != nil {
+			s.internal(w, r, err)
+			return nil, false
+		}
+		next.Name, next.Code, next.Configuration, next.Runtime, next.Application = q.Name, q.Code, q.Configuration, q.Runtime, q.Application
+		next.Bundle, next.State, next.Requested = sha, "", nil
+	}
+	err := s.cfg.Reactors.Update(r.Context(), &next)
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, r, http.StatusConflict, "Conflict", "the reactor changed while this request was processed; retry", nil)
@@ -106,6 +121,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p principal, rec
 		return nil, false
 	}
 	s.remember(&next)
+	s.startBuild(&next)
 	return &next, true
 }
 
@@ -116,11 +132,14 @@ func (s *Server) validCode(w http.ResponseWriter, r *http.Request, q *reactorReq
 		writeError(w, r, http.StatusBadRequest, "Bad Request", "the reactor is not valid", errs)
 		return false
 	}
-	if q.Runtime != nil && q.Runtime.Image == images.Node22 {
-		writeError(w, r, http.StatusUnprocessableEntity, "Unprocessable Entity",
-			"node22 reactors are built by the builder, which this deployment does not run yet; use node-bt",
-			map[string][]string{"runtime.image": {"node22 is not available yet"}})
-		return false
+	if isNode22(q.Runtime) {
+		if s.cfg.Builder == nil {
+			writeError(w, r, http.StatusUnprocessableEntity, "Unprocessable Entity",
+				"this deployment does not run the node22 builder; use node-bt",
+				map[string][]string{"runtime.image": {"node22 needs the builder"}})
+			return false
+		}
+		return true // the build loads the bundle and reports code errors
 	}
 	snap, err := s.cfg.Engine.Load(r.Context(), runtime.Bundle{Image: images.NodeBT, Code: []byte(q.Code)})
 	var codeErr *runtime.CodeError

@@ -25,6 +25,9 @@ func (w *Worker) Follow(ctx context.Context, reactors *store.Reactors) error {
 				continue
 			}
 			rec := c.Reactor
+			if rec.Bundle == "" { // a node22 reactor whose first build is pending
+				continue
+			}
 			w.pools.Release(rec.ID, rec.Bundle)
 			req := RequestFor(rec)
 			if slices.Contains(w.tiers, rt.Tier(req.Tier)) {

@@ -42,6 +42,33 @@ type ApplicationRef struct {
 	ID string `json:"id"`
 }
 
+// Requested is a node22 reactor's pending deployment: the configuration being built
+// and, when the build failed, why.
+type Requested struct {
+	Reactor      *Pending        `json:"reactor,omitempty"`
+	ErrorCode    string          `json:"error_code,omitempty"`
+	ErrorMessage string          `json:"error_message,omitempty"`
+	ErrorDetails json.RawMessage `json:"error_details,omitempty"`
+}
+
+// Pending is the reactor configuration of a pending deployment.
+type Pending struct {
+	Name          string            `json:"name,omitempty"`
+	Code          string            `json:"code"`
+	Runtime       *Runtime          `json:"runtime,omitempty"`
+	Configuration map[string]string `json:"configuration,omitempty"`
+	Application   *ApplicationRef   `json:"application,omitempty"`
+}
+
+// Reactor states of node22 reactors (node-bt reactors have none).
+const (
+	StateCreating = "creating"
+	StateActive   = "active"
+	StateFailed   = "failed"
+	StateUpdating = "updating"
+	StateOutdated = "outdated"
+)
+
 // Reactor is a reactor record as the API shows it.
 type Reactor struct {
 	ID            string            `json:"id"`
@@ -51,6 +78,7 @@ type Reactor struct {
 	Code          string            `json:"code"`
 	Configuration map[string]string `json:"configuration,omitempty"`
 	Runtime       *Runtime          `json:"runtime,omitempty"`
+	Requested     *Requested        `json:"requested,omitempty"`
 	Application   *ApplicationRef   `json:"application,omitempty"`
 	CreatedBy     string            `json:"created_by,omitempty"`
 	CreatedAt     time.Time         `json:"created_at"`
@@ -68,6 +96,8 @@ type stored struct {
 	Bundle        string `json:"bundle"`
 	SealedConfig  []byte `json:"configuration_sealed,omitempty"`
 	Configuration any    `json:"configuration,omitempty"` // always empty at rest
+	// SealedPending is the pending deployment's configuration, sealed likewise.
+	SealedPending []byte `json:"requested_configuration_sealed,omitempty"`
 }
 
 // Reactors is the reactor bucket.
@@ -95,6 +125,13 @@ func (s *Reactors) encode(r *Reactor) ([]byte, error) {
 		}
 		st.SealedConfig = s.key.Seal(plain, []byte(r.ID))
 	}
+	if q := r.Requested; q != nil && q.Reactor != nil && len(q.Reactor.Configuration) > 0 {
+		plain, _ := json.Marshal(q.Reactor.Configuration)
+		st.SealedPending = s.key.Seal(plain, []byte(r.ID+"/requested"))
+		pending, requested := *q.Reactor, *q
+		pending.Configuration, requested.Reactor = nil, &pending
+		st.Reactor.Requested = &requested
+	}
 	return json.Marshal(st)
 }
 
@@ -111,6 +148,15 @@ func (s *Reactors) decode(b []byte, rev uint64) (*Reactor, error) {
 			return nil, fmt.Errorf("store: reactor %s configuration: %w", r.ID, err)
 		}
 		if err := json.Unmarshal(plain, &r.Configuration); err != nil {
+			return nil, err
+		}
+	}
+	if len(st.SealedPending) > 0 && r.Requested != nil && r.Requested.Reactor != nil {
+		plain, err := s.key.Open(st.SealedPending, []byte(r.ID+"/requested"))
+		if err != nil {
+			return nil, fmt.Errorf("store: reactor %s pending configuration: %w", r.ID, err)
+		}
+		if err := json.Unmarshal(plain, &r.Requested.Reactor.Configuration); err != nil {
 			return nil, err
 		}
 	}

@@ -47,7 +47,8 @@ func TestReactorsSealedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &store.Reactor{ID: "r1", Name: "n", Code: "module.exports = () => 1", Configuration: map[string]string{"API_KEY": "super-secret-value"},
-		CreatedAt: time.Now().UTC(), Bundle: "abc"}
+		CreatedAt: time.Now().UTC(), Bundle: "abc",
+		Requested: &store.Requested{Reactor: &store.Pending{Code: "module.exports = () => 2", Configuration: map[string]string{"PENDING_KEY": "pending-secret-value"}}}}
 	if err := rs.Create(ctx, r); err != nil {
 		t.Fatal(err)
 	}
@@ -59,11 +60,13 @@ func TestReactorsSealedAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(raw.Value(), []byte("super-secret-value")) || bytes.Contains(raw.Value(), []byte("API_KEY")) {
+	if bytes.Contains(raw.Value(), []byte("super-secret-value")) || bytes.Contains(raw.Value(), []byte("API_KEY")) ||
+		bytes.Contains(raw.Value(), []byte("pending-secret-value")) {
 		t.Fatalf("configuration stored in plaintext: %s", raw.Value())
 	}
 	got, err := rs.Get(ctx, "r1")
-	if err != nil || got.Configuration["API_KEY"] != "super-secret-value" || got.Bundle != "abc" {
+	if err != nil || got.Configuration["API_KEY"] != "super-secret-value" || got.Bundle != "abc" ||
+		got.Requested.Reactor.Configuration["PENDING_KEY"] != "pending-secret-value" {
 		t.Fatalf("get: %+v %v", got, err)
 	}
 	stale := *got

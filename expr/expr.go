@@ -85,8 +85,9 @@ type Filter struct {
 	Args []string
 }
 
-// Resolver returns the value a ref stands for (any JSON-encodable value). Its error
-// is reported wrapped in *Error naming the expression.
+// Resolver returns the value a ref stands for: any JSON-encodable value, numbers best
+// as json.Number; a json.RawMessage is used verbatim (key order kept) when no filter
+// applies. Its error is reported wrapped in *Error naming the expression.
 type Resolver func(ctx context.Context, ref Ref) (any, error)
 
 // Expr is one parsed `{{ }}` expression.
@@ -217,11 +218,40 @@ func (t *Template) eval(ctx context.Context, eval func(context.Context, *Expr) (
 
 // text renders a value for interpolation: strings as they are, the rest as JSON.
 func text(v any) (string, error) {
+	if raw, ok := v.(json.RawMessage); ok {
+		pv, err := plain(raw)
+		if err != nil {
+			return "", err
+		}
+		if s, ok := pv.(string); ok {
+			return s, nil
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil {
+			return "", err
+		}
+		return buf.String(), nil
+	}
 	if s, ok := v.(string); ok {
 		return s, nil
 	}
 	b, err := marshal(v)
 	return string(b), err
+}
+
+// plain decodes a json.RawMessage value (numbers as json.Number); other values pass.
+func plain(v any) (any, error) {
+	raw, ok := v.(json.RawMessage)
+	if !ok {
+		return v, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var out any
+	if err := dec.Decode(&out); err != nil {
+		return nil, fmt.Errorf("the value is not valid JSON: %w", err)
+	}
+	return out, nil
 }
 
 func marshal(v any) ([]byte, error) {

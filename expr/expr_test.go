@@ -23,6 +23,8 @@ func values(calls map[string]int) expr.Resolver {
 		"nil":  nil,
 		"data": "123-45-6789",
 		"req":  map[string]any{"body": map[string]any{"x": "deep"}},
+		"raw":  json.RawMessage(`{"z": 1, "a": "x"}`),
+		"raws": json.RawMessage(`"str"`),
 	}
 	return func(_ context.Context, r expr.Ref) (any, error) {
 		if calls != nil {
@@ -158,6 +160,8 @@ func TestEvalJSON(t *testing.T) {
 		{name: "escaped braces", in: `"\u007b\u007b name }}"`, want: `"Ada"`},
 		{name: "top-level", in: `"{{ ` + card + ` | json: '$.number' }}"`, want: `"4242424242424242"`},
 		{name: "html not escaped", in: `"{{ name }} & <b>"`, want: `"Ada & <b>"`},
+		{name: "raw verbatim", in: `["{{ raw }}", "{{ raw | json: '$.a' }}", "{{raw}} {{raws}}", "{{ raws }}"]`,
+			want: `[{"z":1,"a":"x"}, "x", "{\"z\":1,\"a\":\"x\"} str", "str"]`},
 		{name: "limit counts distinct refs", in: `["{{ name }}", "{{ name | last4 }}", "{{ n }}"]`, limit: 2, want: `["Ada", "Ada", 42]`},
 		{name: "over the limit", in: `["{{ name }}", "{{ n }}", "{{ data }}"]`, limit: 2, err: expr.ErrLimit, errText: "{{ data }}"},
 		{name: "malformed", in: `{"a": "{{ name | bad }}"}`, err: expr.ErrSyntax, errText: "{{ name | bad }}"},

@@ -52,6 +52,12 @@ func (e *Expr) check(i int, f Filter) error {
 }
 
 func (e *Expr) apply(v any) (any, error) {
+	if len(e.Filters) > 0 {
+		var err error
+		if v, err = plain(v); err != nil {
+			return nil, &Error{Expr: e.Text, Err: err}
+		}
+	}
 	for i, f := range e.Filters {
 		var err error
 		switch f.Name {

@@ -20,6 +20,7 @@ import (
 	"github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/scheduler"
 	"github.com/reactord/reactord/store"
+	"github.com/reactord/reactord/tokens"
 )
 
 // Config wires a Server.
@@ -36,6 +37,8 @@ type Config struct {
 	MaxBody int64
 	// Healthy reports whether the gateway's dependencies are up.
 	Healthy func() error
+	// Tokens stores tokens; nil serves no /tokens and detokenizes nothing.
+	Tokens *tokens.Store
 }
 
 // Server serves the API.
@@ -71,6 +74,11 @@ func New(cfg Config) *Server {
 	s.route("PATCH /reactors/{id}", "reactor:update", s.patchReactor)
 	s.route("DELETE /reactors/{id}", "reactor:delete", s.deleteReactor)
 	s.route("POST /reactors/{id}/react", "token:use", s.react)
+	if cfg.Tokens != nil {
+		s.route("POST /tokens", "token:create", s.createToken)
+		s.route("GET /tokens/{id}", "token:read", s.getToken)
+		s.route("DELETE /tokens/{id}", "token:delete", s.deleteToken)
+	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "Not Found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)

@@ -74,6 +74,9 @@ soak:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzOwnMemory -fuzztime 60s ./runtime/internal/wasmbin
 	$(GO) test -run '^$$' -fuzz FuzzMergePatch -fuzztime 60s ./api
+	$(GO) test -run '^$$' -fuzz FuzzRequestBodies -fuzztime 60s ./api
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./expr
+	$(GO) test -run '^$$' -fuzz FuzzEvalJSON -fuzztime 60s ./expr
 
 clean:
 	rm -rf bin .cache

@@ -20,6 +20,7 @@ import (
 	"github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/scheduler"
 	"github.com/reactord/reactord/store"
+	"github.com/reactord/reactord/tokens"
 )
 
 // Config wires a Server.
@@ -47,6 +48,8 @@ type Config struct {
 	BuildConcurrency int
 	// Healthy reports whether the gateway's dependencies are up.
 	Healthy func() error
+	// Tokens stores tokens; nil serves no /tokens and detokenizes nothing.
+	Tokens *tokens.Store
 }
 
 // Server serves the API.
@@ -100,6 +103,11 @@ func New(cfg Config) *Server {
 	s.route("GET /applications/{id}/keys/{keyId}", "application:read", s.getAppKey)
 	s.route("DELETE /applications/{id}/keys/{keyId}", "application:update", s.deleteAppKey)
 	s.route("GET /permissions", "", s.listPermissions)
+	if cfg.Tokens != nil {
+		s.route("POST /tokens", "token:create", s.createToken)
+		s.route("GET /tokens/{id}", "token:read", s.getToken)
+		s.route("DELETE /tokens/{id}", "token:delete", s.deleteToken)
+	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "Not Found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
@@ -199,6 +207,9 @@ func principalOf(a *store.Application) principal {
 	for _, rule := range rules {
 		for _, perm := range rule.Permissions {
 			p.Permissions[perm] = true
+			if perm == "token:read" && rule.Transform == "reveal" {
+				p.Permissions["token:reveal"] = true
+			}
 		}
 	}
 	return p

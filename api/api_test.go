@@ -29,7 +29,7 @@ type env struct {
 
 // start runs the whole service in-process on a real embedded NATS server: stores,
 // an engine, a worker serving the standard tier only, and the gateway.
-func start(t *testing.T, opts ...func(*service.Options)) env {
+func start(t testing.TB, opts ...func(*service.Options)) env {
 	t.Helper()
 	dir, _ := os.UserCacheDir()
 	o := service.Options{DataDir: t.TempDir(), Gateway: true, ManagementKey: key,
@@ -53,7 +53,7 @@ func start(t *testing.T, opts ...func(*service.Options)) env {
 }
 
 // newApp creates an application and returns its key.
-func (e env) newApp(t *testing.T, typ string, perms ...string) string {
+func (e env) newApp(t testing.TB, typ string, perms ...string) string {
 	t.Helper()
 	resp, out := e.do(t, "POST", "/applications", key, map[string]any{"name": typ + " app", "type": typ, "permissions": perms})
 	if resp.StatusCode != 201 || out["key"] == nil {
@@ -62,7 +62,7 @@ func (e env) newApp(t *testing.T, typ string, perms ...string) string {
 	return out["key"].(string)
 }
 
-func (e env) do(t *testing.T, method, path, apiKey string, body any, hdr ...string) (*http.Response, map[string]any) {
+func (e env) do(t testing.TB, method, path, apiKey string, body any, hdr ...string) (*http.Response, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {

@@ -27,6 +27,9 @@ var permissionCatalog = []permission{
 	{"token:create", "Create Tokens", []string{appPublic, appPrivate}},
 	{"token:update", "Update Tokens", []string{appPublic, appPrivate}},
 	{"token:read", "Read Tokens", []string{appPrivate, appExpiring}},
+	// Not in the seeds' table: the seeds grant plaintext through a "reveal" access
+	// rule, and node22's runtime.permissions name token:reveal; both map to it.
+	{"token:reveal", "Reveal plaintext token data in responses", []string{appPrivate, appExpiring}},
 	{"token:search", "Search Tokens", []string{appPrivate}},
 	{"token:delete", "Delete Tokens", []string{appPrivate}},
 	{"token:use", "Use Tokens in Basis Theory Services (e.g. Proxy, Reactors)", []string{appPrivate}},

@@ -312,6 +312,10 @@ func (s *Server) invoke(ctx context.Context, rec *store.Reactor, args json.RawMe
 	if refused, ok := invocable(rec); !ok {
 		return refused
 	}
+	args, refused := s.detokenize(ctx, args)
+	if refused != nil {
+		return *refused
+	}
 	req := scheduler.RequestFor(rec)
 	req.Args, req.TraceID = args, TraceID(ctx)
 	// The caller waits for the reactor's timeout plus time to queue and reply.
@@ -328,10 +332,25 @@ func (s *Server) invoke(ctx context.Context, rec *store.Reactor, args json.RawMe
 		s.log.Error("invocation failed", "trace_id", TraceID(ctx), "reactor_id", rec.ID, "error", err)
 		return errorOutcome(http.StatusInternalServerError, "Internal Server Error", "something went wrong; the trace id identifies it in the logs")
 	}
-	if reply.Tokenize != nil {
-		s.log.Warn("reactor asked to tokenize; tokens arrive with the platform API", "trace_id", TraceID(ctx), "reactor_id", rec.ID)
+	out := outcome{Status: reply.Status, Headers: reply.Headers, ContentType: reply.ContentType, Body: reply.Body}
+	if len(reply.Tokenize) > 0 && reply.Status == http.StatusOK {
+		toks, refused := s.tokenize(ctx, p, reply.Tokenize)
+		if refused != nil {
+			return *refused
+		}
+		out.Body, _ = json.Marshal(struct {
+			Tokens json.RawMessage `json:"tokens"`
+			Raw    json.RawMessage `json:"raw"`
+		}{orNull(toks), orNull(reply.Raw)})
 	}
-	return outcome{Status: reply.Status, Headers: reply.Headers, ContentType: reply.ContentType, Body: reply.Body}
+	return out
+}
+
+func orNull(m json.RawMessage) json.RawMessage {
+	if len(m) == 0 {
+		return json.RawMessage("null")
+	}
+	return m
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {

@@ -26,6 +26,7 @@ import (
 	"github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/scheduler"
 	"github.com/reactord/reactord/store"
+	"github.com/reactord/reactord/tokens"
 )
 
 // Options select the parts to run and configure them.
@@ -183,7 +184,11 @@ func Start(ctx context.Context, o Options) (s *Service, err error) {
 		if err != nil {
 			return nil, err
 		}
-		srv := api.New(api.Config{Reactors: reactors, Applications: apps, Bundles: bundles, Async: async,
+		toks, err := tokens.Open(ctx, js, key)
+		if err != nil {
+			return nil, err
+		}
+		srv := api.New(api.Config{Reactors: reactors, Applications: apps, Bundles: bundles, Async: async, Tokens: toks,
 			RateLimit: o.RateLimit, RateBurst: o.RateBurst, Engine: s.eng, Dispatcher: scheduler.NewDispatcher(s.nc),
 			System: sys, Logger: o.Logger, Registerer: reg, Healthy: healthy})
 		if err := srv.Watch(ctx); err != nil {

@@ -135,11 +135,19 @@ func bundle(ctx context.Context, dir string, code []byte) (*bundled, error) {
 	case res = <-done:
 	}
 	if len(res.Errors) > 0 {
-		msgs := api.FormatMessages(res.Errors, api.FormatMessagesOptions{Kind: api.ErrorMessage})
-		if len(msgs) > 5 {
-			msgs = msgs[:5]
+		var msgs []string
+		for i, m := range res.Errors {
+			if i == 5 {
+				msgs = append(msgs, fmt.Sprintf("and %d more", len(res.Errors)-5))
+				break
+			}
+			if l := m.Location; l != nil {
+				msgs = append(msgs, fmt.Sprintf("%s:%d:%d: %s", l.File, l.Line, l.Column+1, m.Text))
+			} else {
+				msgs = append(msgs, m.Text)
+			}
 		}
-		return nil, errorf(CodeBuildFailed, "bundling failed: %s", strings.TrimSpace(strings.Join(msgs, "\n")))
+		return nil, errorf(CodeBuildFailed, "bundling failed: %s", strings.Join(msgs, "; "))
 	}
 	if len(res.OutputFiles) != 1 {
 		return nil, errorf(CodeBuildFailed, "bundling produced %d files, want 1", len(res.OutputFiles))

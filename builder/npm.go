@@ -20,8 +20,8 @@ var (
 	// An exact semver version: no ranges, tags, URLs or git references.
 	exactVersion = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$`)
 
-	notTarget  = regexp.MustCompile(`No matching version found for (\S+?)\.?\s*$`)
-	notFound404 = regexp.MustCompile(`404\s+(?:Not Found - \S+ \S+ - )?'?(\S+?)'? (?:is not in this registry|could not be found)`)
+	notTarget   = regexp.MustCompile(`No matching version found for (\S+?)\.?\s*$`)
+	notFound404 = regexp.MustCompile(`'([^' ]+)' (?:is not in this registry|could not be found)`)
 )
 
 // checkPinned validates dependencies or resolutions: registry names, exact versions.

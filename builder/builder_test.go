@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/reactord/reactord/builder"
-	"github.com/reactord/reactord/internal/osvtest"
 	"github.com/reactord/reactord/egress"
+	"github.com/reactord/reactord/internal/osvtest"
 	"github.com/reactord/reactord/runtime"
 )
 

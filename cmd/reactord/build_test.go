@@ -15,8 +15,8 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/reactord/reactord/internal/osvtest"
 	"github.com/reactord/reactord/bundles"
+	"github.com/reactord/reactord/internal/osvtest"
 )
 
 func TestBuildAndPublishCommands(t *testing.T) {

@@ -285,3 +285,57 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+// TestOSVAPI scans through the OSV API client against a server answering the API's
+// querybatch and vulns endpoints from the same real advisories (matching by name only:
+// range evaluation is the offline path's, tested above).
+func TestOSVAPI(t *testing.T) {
+	var queried []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v1/querybatch":
+			var req struct {
+				Queries []struct {
+					Package struct{ Name, Ecosystem string } `json:"package"`
+					Version string                           `json:"version"`
+				} `json:"queries"`
+			}
+			json.NewDecoder(r.Body).Decode(&req)
+			var results []map[string]any
+			for _, q := range req.Queries {
+				queried = append(queried, q.Package.Ecosystem+":"+q.Package.Name+"@"+q.Version)
+				var vulns []map[string]string
+				for id, rec := range osvtest.Advisories {
+					if strings.Contains(rec, `"name": "`+q.Package.Name+`"`) {
+						vulns = append(vulns, map[string]string{"id": id, "modified": "2024-01-01T00:00:00Z"})
+					}
+				}
+				results = append(results, map[string]any{"vulns": vulns})
+			}
+			json.NewEncoder(w).Encode(map[string]any{"results": results})
+		case strings.HasPrefix(r.URL.Path, "/v1/vulns/"):
+			rec, ok := osvtest.Advisories[strings.TrimPrefix(r.URL.Path, "/v1/vulns/")]
+			if !ok {
+				http.NotFound(w, r)
+				return
+			}
+			w.Write([]byte(rec))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	b := newBuilder(t, builder.Config{OSVAPI: srv.URL})
+	_, err := b.Build(context.Background(), builder.Input{Code: []byte(`module.exports = async () => 1`), Dependencies: map[string]string{"lodash": "4.17.20"}})
+	var be *builder.Error
+	if !errors.As(err, &be) || be.Code != builder.CodeVulnerabilities {
+		t.Fatalf("err = %v (queried %v)", err, queried)
+	}
+	want := []builder.Vulnerability{{Name: "lodash", Version: "4.17.20", Severity: "HIGH", ID: "CVE-2021-23337", DependencyPath: []string{"lodash"}}}
+	if got := be.Details.(builder.VulnerabilityDetails).Vulnerabilities; !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v", got)
+	}
+	if len(queried) != 1 || queried[0] != "npm:lodash@4.17.20" {
+		t.Errorf("queries %v", queried)
+	}
+}

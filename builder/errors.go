@@ -51,8 +51,8 @@ func (e *Error) Error() string {
 	return e.Code + ": " + e.Message
 }
 
-// AsError returns err's *Error, or wraps any other error as CodeBuildFailed; context
-// cancellation is returned unchanged as nil.
+// AsError returns err's *Error, or any other error (an I/O failure, a cancelled build)
+// wrapped as CodeBuildFailed.
 func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {

@@ -98,30 +98,6 @@ func TestReactorsSealedAtRest(t *testing.T) {
 	}
 }
 
-func TestBundles(t *testing.T) {
-	ctx := context.Background()
-	js, _ := jetStream(t)
-	b, err := store.OpenBundles(ctx, js)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := bytes.Repeat([]byte("bundle "), 50000)
-	sha, err := b.Put(ctx, data)
-	if err != nil || sha != store.Hash(data) {
-		t.Fatalf("put: %s %v", sha, err)
-	}
-	if again, err := b.Put(ctx, data); err != nil || again != sha {
-		t.Errorf("put twice: %s %v", again, err)
-	}
-	got, err := b.Get(ctx, sha)
-	if err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("get: %d bytes %v", len(got), err)
-	}
-	if _, err := b.Get(ctx, store.Hash([]byte("missing"))); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("missing bundle: %v", err)
-	}
-}
-
 func TestSystemKey(t *testing.T) {
 	ctx := context.Background()
 	js, _ := jetStream(t)

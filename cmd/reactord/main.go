@@ -19,6 +19,9 @@ Usage:
   reactord worker   --nats URL [--tiers standard,large,xlarge] [--addr ADDR]
   reactord run FILE.js [--args JSON] [--config JSON] [--image node-bt|node22]
                        [--timeout SECONDS] [--resources standard|large|xlarge]
+  reactord build   DIR|FILE [--image I] [--dependency N@V]... [--resolution N@V]...
+                   [--osv-db DIR | --osv-api URL]    prints the bundle manifest (exit 3: vulnerable)
+  reactord publish DIR|FILE --store file:DIR|s3://bucket/prefix [build flags]   prints the sha256
   reactord version
 
 Run "reactord COMMAND --help" for a command's flags.
@@ -42,6 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return runCommand(ctx, args[1:], stdout, stderr)
+	case "build", "publish":
+		return buildCommand(ctx, args[0], args[1:], stdout, stderr)
 	case "serve", "gateway", "worker":
 		return serviceCommand(ctx, args[0], args[1:], stdout, stderr)
 	case "version":

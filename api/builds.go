@@ -17,7 +17,8 @@ import (
 	"github.com/reactord/reactord/store"
 )
 
-// Builder turns a node22 reactor's code and pinned dependencies into one bundle.
+// Builder turns a node22 reactor's code and pinned dependencies into one bundle that
+// the runtime loads (the builder checks that, reporting code errors as BuildErrors).
 type Builder interface {
 	Build(ctx context.Context, in BuildInput) ([]byte, error)
 }
@@ -119,8 +120,20 @@ func (s *Server) startBuild(rec *store.Reactor) {
 	}()
 }
 
-// build runs the builder and checks that the bundle loads and exports a function.
+// build runs the builder and stores the bundle; a published bundle is only checked.
 func (s *Server) build(ctx context.Context, p store.Pending) (string, *BuildError) {
+	if sha := p.Runtime.Bundle; sha != "" {
+		bundle, err := s.cfg.Bundles.Get(ctx, sha)
+		if err != nil {
+			return "", &BuildError{Code: "bundle_not_found", Message: "bundle " + sha + " is not in the bundle store: " + err.Error()}
+		}
+		snap, err := s.cfg.Engine.Load(ctx, runtime.Bundle{Image: images.Node22, Code: bundle})
+		if err != nil {
+			return "", &BuildError{Code: "invalid_code", Message: "the published bundle does not load: " + err.Error()}
+		}
+		snap.Close()
+		return sha, nil
+	}
 	if s.cfg.Builder == nil {
 		return "", &BuildError{Code: "builder_unavailable", Message: "this deployment does not run the node22 builder"}
 	}
@@ -134,16 +147,7 @@ func (s *Server) build(ctx context.Context, p store.Pending) (string, *BuildErro
 		s.log.Error("node22 build failed", "error", err)
 		return "", &BuildError{Code: "build_failed", Message: "the build failed: " + err.Error()}
 	}
-	snap, err := s.cfg.Engine.Load(ctx, runtime.Bundle{Image: images.Node22, Code: bundle})
-	var codeErr *runtime.CodeError
-	if errors.As(err, &codeErr) {
-		return "", &BuildError{Code: "invalid_code", Message: codeErr.Message}
-	}
-	if err != nil {
-		return "", &BuildError{Code: "build_failed", Message: "the bundle does not load: " + err.Error()}
-	}
-	snap.Close()
-	sha, err := s.cfg.Bundles.Put(ctx, bundle)
+	sha, err := s.cfg.Bundles.Put(ctx, bundle) // a no-op when the builder stored it
 	if err != nil {
 		return "", &BuildError{Code: "build_failed", Message: "storing the bundle failed: " + err.Error()}
 	}

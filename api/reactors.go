@@ -57,6 +57,9 @@ func (q *reactorRequest) validate() map[string][]string {
 				add("runtime.permissions", fmt.Sprintf("%q is not a permission reactor code can hold (one of %v)", perm, runtimePermissions))
 			}
 		}
+		if rt.Bundle != "" && (rt.Image != images.Node22 || len(rt.Dependencies)+len(rt.Resolutions) > 0 || !isSHA256(rt.Bundle)) {
+			add("runtime.bundle", "bundle is the sha256 of a published node22 bundle, without dependencies (the bundle holds them)")
+		}
 		if rt.Image == images.Node22 {
 			validateDependencies(rt, add)
 		} else if len(rt.Dependencies)+len(rt.Resolutions) > 0 {
@@ -67,6 +70,18 @@ func (q *reactorRequest) validate() map[string][]string {
 		add("application.id", "application.id is required when application is set")
 	}
 	return errs
+}
+
+func isSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // runtimePermissions are what runtime.permissions may grant the code's bt client.

@@ -35,6 +35,9 @@ type Runtime struct {
 	Resources       string            `json:"resources,omitempty"`
 	WarmConcurrency int               `json:"warm_concurrency"`
 	Permissions     []string          `json:"permissions,omitempty"`
+	// Bundle is the sha256 of a bundle published by `reactord publish` to the shared
+	// bundle store: a node22 reactor with one runs it without building (an extension).
+	Bundle string `json:"bundle,omitempty"`
 }
 
 // ApplicationRef points at an application.

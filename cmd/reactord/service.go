@@ -17,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/reactord/reactord/bundles"
 	"github.com/reactord/reactord/egress"
 	"github.com/reactord/reactord/internal/service"
 	"github.com/reactord/reactord/runtime"
@@ -28,7 +29,10 @@ type settings struct {
 	addr, dataDir, natsURL, managementKey, encryptionKey, cacheDir string
 	tiers                                                          string
 	drain, idleTTL, queueWait, resultTTL                           time.Duration
-	asyncConcurrency, rateBurst                                    int
+	asyncConcurrency, rateBurst, buildConcurrency                  int
+	osvDB, osvAPI, buildCache, npmRegistry                         string
+	bundleStore, s3Endpoint, s3Region                              string
+	s3PathStyle                                                    bool
 	rateLimit                                                      float64
 	pristine, egressAllowPrivate                                   bool
 }
@@ -44,6 +48,11 @@ func (s *settings) register(fs *flag.FlagSet, role string) {
 		fs.DurationVar(&s.resultTTL, "result-ttl", durationEnv("REACTORD_RESULT_TTL", 24*time.Hour), "how long react-async results are kept (REACTORD_RESULT_TTL)")
 		fs.Float64Var(&s.rateLimit, "rate-limit", floatEnv("REACTORD_RATE_LIMIT", 0), "requests per second per application, 429 past it; 0 is off (REACTORD_RATE_LIMIT)")
 		fs.IntVar(&s.rateBurst, "rate-burst", intEnv("REACTORD_RATE_BURST", 0), "burst allowed above --rate-limit; default: one second's worth (REACTORD_RATE_BURST)")
+		str(&s.osvDB, "osv-db", "REACTORD_OSV_DB", "", "local OSV database directory (osv-scanner's offline layout) scanning node22 dependencies")
+		str(&s.osvAPI, "osv-api", "REACTORD_OSV_API", "", "OSV API URL (e.g. https://api.osv.dev) used when --osv-db is unset")
+		str(&s.buildCache, "build-cache", "REACTORD_BUILD_CACHE", "", "npm cache and build records of node22 builds; default DATA_DIR/build")
+		str(&s.npmRegistry, "npm-registry", "REACTORD_NPM_REGISTRY", "", "npm registry URL for node22 builds")
+		fs.IntVar(&s.buildConcurrency, "build-concurrency", intEnv("REACTORD_BUILD_CONCURRENCY", 1), "node22 builds this gateway runs at once (REACTORD_BUILD_CONCURRENCY)")
 		str(&s.encryptionKey, "encryption-key", "REACTORD_ENCRYPTION_KEY", "", "base64 AES-256 key sealing configuration at rest; default: DATA_DIR/encryption.key, generated on first start")
 	} else {
 		str(&s.addr, "addr", "REACTORD_ADDR", "127.0.0.1:9090", "HTTP listen address of /metrics and /healthz")
@@ -62,6 +71,10 @@ func (s *settings) register(fs *flag.FlagSet, role string) {
 		fs.BoolVar(&s.egressAllowPrivate, "egress-allow-private", os.Getenv("REACTORD_EGRESS_ALLOW_PRIVATE") == "true",
 			"let reactor fetch reach loopback, private, link-local and metadata addresses (REACTORD_EGRESS_ALLOW_PRIVATE; local development only)")
 	}
+	str(&s.bundleStore, "bundle-store", "REACTORD_BUNDLE_STORE", "", "bundle store shared with reactord publish: file:DIR or s3://bucket/prefix; empty is NATS JetStream")
+	str(&s.s3Endpoint, "s3-endpoint", "REACTORD_S3_ENDPOINT", "", "S3-compatible endpoint URL of an s3:// bundle store")
+	str(&s.s3Region, "s3-region", "REACTORD_S3_REGION", os.Getenv("AWS_REGION"), "S3 region (credentials come from the AWS environment)")
+	fs.BoolVar(&s.s3PathStyle, "s3-path-style", os.Getenv("REACTORD_S3_PATH_STYLE") == "true", "path-style S3 addressing (REACTORD_S3_PATH_STYLE)")
 	str(&s.cacheDir, "cache-dir", "REACTORD_CACHE_DIR", defaultCacheDir(), "engine compilation cache")
 	fs.DurationVar(&s.drain, "drain-timeout", durationEnv("REACTORD_DRAIN_TIMEOUT", 30*time.Second), "how long shutdown waits for in-flight work (REACTORD_DRAIN_TIMEOUT)")
 }
@@ -140,6 +153,8 @@ func serviceCommand(ctx context.Context, role string, args []string, stdout, std
 func runService(ctx context.Context, role string, s *settings, stdout io.Writer, log *slog.Logger) error {
 	o := service.Options{NATSURL: s.natsURL, DataDir: s.dataDir, EncryptionKey: s.encryptionKey,
 		Gateway: role != "worker", ManagementKey: s.managementKey,
+		BundleStore: s.bundleStore, S3: bundles.S3Config{Endpoint: s.s3Endpoint, Region: s.s3Region, PathStyle: s.s3PathStyle},
+		Build:            service.BuildOptions{CacheDir: s.buildCache, OSVDB: s.osvDB, OSVAPI: s.osvAPI, Registry: s.npmRegistry, Concurrency: s.buildConcurrency},
 		AsyncConcurrency: s.asyncConcurrency, ResultTTL: s.resultTTL, RateLimit: s.rateLimit, RateBurst: s.rateBurst,
 		Pools:   scheduler.PoolsConfig{QueueWait: s.queueWait, IdleTTL: s.idleTTL, Pristine: s.pristine},
 		Runtime: runtime.Config{CacheDir: s.cacheDir, Async: asyncOps(s.egressAllowPrivate)}, Logger: log}

@@ -6,11 +6,13 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -21,6 +23,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/reactord/reactord/api"
+	"github.com/reactord/reactord/builder"
+	"github.com/reactord/reactord/bundles"
 	"github.com/reactord/reactord/internal/natsd"
 	"github.com/reactord/reactord/internal/seal"
 	"github.com/reactord/reactord/runtime"
@@ -53,9 +57,29 @@ type Options struct {
 	// RateLimit and RateBurst limit each application's requests per second (0: off).
 	RateLimit float64
 	RateBurst int
+	// BundleStore is where bundles live: "" is the JetStream object store; file:DIR or
+	// s3://bucket/prefix (with S3) share a store with CI's `reactord publish`.
+	BundleStore string
+	S3          bundles.S3Config
+	// Build configures the node22 builder of the gateway; it runs when npm is on PATH.
+	Build BuildOptions
 	// Runtime configures the engine (compilation cache, async host operations).
 	Runtime runtime.Config
 	Logger  *slog.Logger
+}
+
+// BuildOptions configure the gateway's node22 builder.
+type BuildOptions struct {
+	// CacheDir holds npm's cache and build records (default DataDir/build).
+	CacheDir string
+	// OSVDB is a local OSV database directory; OSVAPI an OSV API URL.
+	OSVDB, OSVAPI string
+	// Registry overrides the npm registry.
+	Registry string
+	// Concurrency bounds concurrent builds (default 1).
+	Concurrency int
+	// Disabled refuses node22 reactors.
+	Disabled bool
 }
 
 // Service is a running assembly.
@@ -119,7 +143,12 @@ func Start(ctx context.Context, o Options) (s *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
-	bundles, err := store.OpenBundles(ctx, js)
+	var bundleStore bundles.Store
+	if o.BundleStore == "" {
+		bundleStore, err = bundles.OpenObject(ctx, js)
+	} else {
+		bundleStore, err = bundles.Open(ctx, o.BundleStore, o.S3)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +173,7 @@ func Start(ctx context.Context, o Options) (s *Service, err error) {
 	if len(o.Tiers) > 0 {
 		pc := o.Pools
 		pc.Logger, pc.Metrics = o.Logger, scheduler.NewMetrics(reg)
-		s.pools = scheduler.NewPools(s.eng, bundles, pc)
+		s.pools = scheduler.NewPools(s.eng, bundleStore, pc)
 		id := o.WorkerID
 		if id == "" {
 			host, _ := os.Hostname()
@@ -188,7 +217,12 @@ func Start(ctx context.Context, o Options) (s *Service, err error) {
 		if err != nil {
 			return nil, err
 		}
-		srv := api.New(api.Config{Reactors: reactors, Applications: apps, Bundles: bundles, Async: async, Tokens: toks,
+		b, err := s.builder(o, bundleStore)
+		if err != nil {
+			return nil, err
+		}
+		srv := api.New(api.Config{Reactors: reactors, Applications: apps, Bundles: bundleStore, Async: async, Tokens: toks,
+			Builder: b, BuildConcurrency: o.Build.Concurrency,
 			RateLimit: o.RateLimit, RateBurst: o.RateBurst, Engine: s.eng, Dispatcher: scheduler.NewDispatcher(s.nc),
 			System: sys, Logger: o.Logger, Registerer: reg, Healthy: healthy})
 		if err := srv.Watch(ctx); err != nil {
@@ -243,4 +277,49 @@ func (s *Service) Stop(ctx context.Context) error {
 		s.ns.Shutdown()
 	}
 	return errors.Join(errs...)
+}
+
+// builder returns the gateway's node22 builder, or nil (node22 refused) when it is
+// disabled or npm is missing.
+func (s *Service) builder(o Options, store bundles.Store) (api.Builder, error) {
+	if o.Build.Disabled {
+		return nil, nil
+	}
+	if _, err := exec.LookPath("npm"); err != nil {
+		s.log.Warn("npm is not on PATH: node22 reactors are refused until it is", "error", err)
+		return nil, nil
+	}
+	dir := o.Build.CacheDir
+	if dir == "" {
+		dir = filepath.Join(o.DataDir, "build")
+	}
+	b, err := builder.New(builder.Config{CacheDir: dir, OSVDB: o.Build.OSVDB, OSVAPI: o.Build.OSVAPI, Registry: o.Build.Registry,
+		Store: store, Engine: s.eng, Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	if o.Build.OSVDB == "" && o.Build.OSVAPI == "" {
+		s.log.Warn("no OSV database or API configured: node22 dependencies are built without a vulnerability scan")
+	}
+	return nodeBuilder{b}, nil
+}
+
+// nodeBuilder adapts the builder to the API: its failures become the reactor's
+// requested error_code, error_message and error_details.
+type nodeBuilder struct{ b *builder.Builder }
+
+func (n nodeBuilder) Build(ctx context.Context, in api.BuildInput) ([]byte, error) {
+	res, err := n.b.Build(ctx, builder.Input{Image: in.Image, Code: in.Code, Dependencies: in.Dependencies, Resolutions: in.Resolutions})
+	if err == nil {
+		return res.Bundle, nil
+	}
+	if ctx.Err() != nil {
+		return nil, err
+	}
+	be := builder.AsError(err)
+	out := &api.BuildError{Code: be.Code, Message: be.Message}
+	if be.Details != nil {
+		out.Details, _ = json.Marshal(be.Details)
+	}
+	return nil, out
 }

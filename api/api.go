@@ -46,6 +46,9 @@ type Config struct {
 	Builder Builder
 	// BuildConcurrency bounds the builds this gateway runs at once (default 1).
 	BuildConcurrency int
+	// BTSubject is the NATS subject where this gateway serves the requests of the Basis
+	// Theory client inside reactor code (see internal/btbridge); empty gives code none.
+	BTSubject string
 	// Healthy reports whether the gateway's dependencies are up.
 	Healthy func() error
 	// Tokens stores tokens; nil serves no /tokens and detokenizes nothing.
@@ -60,6 +63,7 @@ type Server struct {
 	latency *prometheus.HistogramVec
 	limits  *limiters
 	builds  *builds
+	grants  grants
 	base    context.Context // the gateway's lifetime, set by Watch
 
 	mu    sync.RWMutex
@@ -182,6 +186,12 @@ var errUnauthenticated = errors.New("a missing or invalid BT-API-KEY was provide
 func (s *Server) authenticate(r *http.Request) (principal, error) {
 	key := r.Header.Get("BT-API-KEY")
 	if key == "" || len(key) > 256 {
+		return principal{}, errUnauthenticated
+	}
+	if strings.HasPrefix(key, sandboxKeyPrefix) {
+		if p, ok := s.grants.lookup(key, time.Now()); ok {
+			return p, nil
+		}
 		return principal{}, errUnauthenticated
 	}
 	a, err := s.cfg.Applications.ByKey(r.Context(), key)

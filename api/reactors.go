@@ -334,7 +334,16 @@ func (s *Server) invoke(ctx context.Context, rec *store.Reactor, args json.RawMe
 	req := scheduler.RequestFor(rec)
 	req.Args, req.TraceID = args, TraceID(ctx)
 	// The caller waits for the reactor's timeout plus time to queue and reply.
-	req.Deadline = time.Now().Add(time.Duration(req.TimeoutMS)*time.Millisecond + 2*time.Second).UnixMilli()
+	deadline := time.Now().Add(time.Duration(req.TimeoutMS)*time.Millisecond + 2*time.Second)
+	req.Deadline = deadline.UnixMilli()
+	g, err := s.grantFor(ctx, rec, p, deadline)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Error("granting the reactor's Basis Theory client failed", "trace_id", TraceID(ctx), "reactor_id", rec.ID, "error", err)
+	}
+	if g != nil {
+		req.BT = g
+		defer s.grants.revoke(g.Key)
+	}
 	reply, err := s.cfg.Dispatcher.Invoke(ctx, req)
 	switch {
 	case errors.Is(err, scheduler.ErrNoWorkers):

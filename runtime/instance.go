@@ -27,6 +27,10 @@ type Event struct {
 	Args json.RawMessage
 	// Configuration is the reactor's configuration.
 	Configuration map[string]string
+	// BT, when set (a JSON object), gives the code its Basis Theory client (req.bt /
+	// event.bt); nil gives null. The client's requests reach the host's fetch, which
+	// owns the credentials (see docs/host-abi.md).
+	BT json.RawMessage
 }
 
 // Instance is one wasm instance with one JS context and a loaded bundle. It runs one
@@ -322,8 +326,8 @@ func encodeEvent(ev Event, seed bool) ([]byte, error) {
 		Args          json.RawMessage   `json:"args"`
 		Configuration map[string]string `json:"configuration"`
 		Seed          []uint32          `json:"seed,omitempty"`
-		BT            *struct{}         `json:"bt"`
-	}{args, cfg, words, nil})
+		BT            json.RawMessage   `json:"bt"`
+	}{args, cfg, words, ev.BT})
 	if err != nil {
 		return nil, errors.New("args is not valid JSON")
 	}

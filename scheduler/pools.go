@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -141,7 +142,12 @@ func (p *Pools) Run(ctx context.Context, req Request, started func()) (Reply, er
 		return Reply{}, err
 	}
 	invoked := time.Now()
-	resp, err := in.Invoke(ctx, rt.Event{Args: req.Args, Configuration: req.Configuration})
+	ev := rt.Event{Args: req.Args, Configuration: req.Configuration}
+	if req.BT != nil {
+		ev.BT = json.RawMessage(`{}`)
+		ctx = WithGrant(ctx, req.BT)
+	}
+	resp, err := in.Invoke(ctx, ev)
 	if cold {
 		p.log.Debug("cold start", "reactor_id", req.ReactorID, "trace_id", req.TraceID,
 			"instance", invoked.Sub(took).String(), "invoke", time.Since(invoked).String())

@@ -5,6 +5,7 @@
 package scheduler
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
@@ -26,6 +27,29 @@ type Request struct {
 	Args            json.RawMessage   `json:"args"`
 	Configuration   map[string]string `json:"configuration,omitempty"`
 	TraceID         string            `json:"trace_id,omitempty"`
+	// BT, when set, gives the code a Basis Theory client acting with this grant.
+	BT *Grant `json:"bt,omitempty"`
+}
+
+// Grant is what the code's Basis Theory client may use: a short-lived key the
+// gateway minted for this invocation and the NATS subject where that gateway serves
+// the client's API requests. Neither enters the sandbox.
+type Grant struct {
+	Key     string `json:"key"`
+	Subject string `json:"subject"`
+}
+
+type grantKey struct{}
+
+// WithGrant returns ctx carrying an invocation's grant, for the host's fetch.
+func WithGrant(ctx context.Context, g *Grant) context.Context {
+	return context.WithValue(ctx, grantKey{}, g)
+}
+
+// GrantFrom returns the grant of the invocation ctx belongs to, or nil.
+func GrantFrom(ctx context.Context) *Grant {
+	g, _ := ctx.Value(grantKey{}).(*Grant)
+	return g
 }
 
 // Reply is a worker's answer.

@@ -10,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +27,7 @@ import (
 	"github.com/reactord/reactord/api"
 	"github.com/reactord/reactord/builder"
 	"github.com/reactord/reactord/bundles"
+	"github.com/reactord/reactord/internal/btbridge"
 	"github.com/reactord/reactord/internal/natsd"
 	"github.com/reactord/reactord/internal/seal"
 	"github.com/reactord/reactord/runtime"
@@ -156,6 +159,12 @@ func Start(ctx context.Context, o Options) (s *Service, err error) {
 	if rcfg.Logger == nil {
 		rcfg.Logger = o.Logger
 	}
+	// The Basis Theory client in reactor code reaches the API through fetch.
+	rcfg.Async = maps.Clone(rcfg.Async)
+	if rcfg.Async == nil {
+		rcfg.Async = map[string]runtime.AsyncHandler{}
+	}
+	rcfg.Async["fetch"] = btbridge.Fetch(s.nc, rcfg.Async["fetch"])
 	if s.eng, err = runtime.NewEngine(ctx, rcfg); err != nil {
 		return nil, err
 	}
@@ -221,11 +230,15 @@ func Start(ctx context.Context, o Options) (s *Service, err error) {
 		if err != nil {
 			return nil, err
 		}
+		btSubject := "reactord.bt." + uuid.NewString()
 		srv := api.New(api.Config{Reactors: reactors, Applications: apps, Bundles: bundleStore, Async: async, Tokens: toks,
-			Builder: b, BuildConcurrency: o.Build.Concurrency,
+			Builder: b, BuildConcurrency: o.Build.Concurrency, BTSubject: btSubject,
 			RateLimit: o.RateLimit, RateBurst: o.RateBurst, Engine: s.eng, Dispatcher: scheduler.NewDispatcher(s.nc),
 			System: sys, Logger: o.Logger, Registerer: reg, Healthy: healthy})
 		if err := srv.Watch(ctx); err != nil {
+			return nil, err
+		}
+		if err := btbridge.Serve(ctx, s.nc, btSubject, srv.Handler(), o.Logger); err != nil {
 			return nil, err
 		}
 		if n := o.AsyncConcurrency; n >= 0 {

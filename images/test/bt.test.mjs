@@ -144,8 +144,10 @@ test('bt requests carry method, path, JSON body and the placeholder key, and go 
     const code = `module.exports = async function (r) {
       const t = await r.bt.tokens.create({ type: 'token', data: 'secret', searchIndexes: ['{{ data }}'] });
       await r.bt.tokens.retrieve(t.id);
+      await r.bt.tokens.update(t.id, { metadata: { orderId: 'o1' } });
       await r.bt.tokens.delete(t.id);
       try { await r.bt.tokens.retrieve('nope'); } catch {}
+      try { await r.bt.tokens.list({ size: 2 }); } catch {}
       return t.id;
     };`;
     const r = await run(image, code, { bt: {} }, { asyncHandler: (op, arg) => (seen.push(arg), api.fetchOp(op, arg)) });
@@ -156,14 +158,16 @@ test('bt requests carry method, path, JSON body and the placeholder key, and go 
       [
         ['POST', 'http://bt.internal/tokens', KEY, { type: 'token', data: 'secret', search_indexes: ['{{ data }}'] }],
         ['GET', `http://bt.internal/tokens/${id}`, KEY, null],
+        ['PATCH', `http://bt.internal/tokens/${id}`, KEY, { metadata: { orderId: 'o1' } }],
         ['DELETE', `http://bt.internal/tokens/${id}`, KEY, null],
         ['GET', 'http://bt.internal/tokens/nope', KEY, null],
+        ['GET', 'http://bt.internal/tokens?size=2', KEY, null],
       ],
       image,
     );
     assert.equal(seen[0].headers['content-type'], 'application/json', image);
-    // the error path did not try to send telemetry anywhere
-    assert.equal(seen.length, 4, image);
+    assert.equal(seen[2].headers['content-type'], 'application/merge-patch+json', image);
+    // the error paths did not try to send telemetry anywhere
   }
 });
 

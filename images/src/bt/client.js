@@ -36,10 +36,14 @@ function createClient() {
     // Always the layer's fetch, even if reactor code replaces globalThis.fetch.
     client.defaults.adapter = 'fetch';
     client.defaults.env = { ...client.defaults.env, fetch, Request, Response };
-    // create and tokenize post to '/', i.e. /tokens/: send the path without the
-    // trailing slash, as the API's routes are written (/tokens, /tokenize).
+    // create and tokenize post to '/' and list with a query gets '/?...', i.e.
+    // /tokens/ and /tokens/?size=2 (axios always joins with a slash): send them
+    // without the trailing slash, as the API's routes are written (/tokens, /tokenize).
     client.interceptors.request.use((config) => {
-      if (config.url === '/') config.url = '';
+      const url = config.url;
+      if (typeof url === 'string' && (url === '/' || url.startsWith('/?'))) {
+        config.url = String(config.baseURL).replace(/\/+$/, '') + url.slice(1);
+      }
       return config;
     });
   }

@@ -26,6 +26,7 @@ const { createRegistry } = require('./modules');
 const { apply, JSONStringify, JSONParse, ObjectDefineProperty, ObjectFreeze, ObjectCreate, String, Error, TypeError } = P;
 
 const SDK_NAME = '@basis-theory/basis-theory-reactor-formulas-sdk-js';
+const BT_SDK_NAME = '@basis-theory/basis-theory-js';
 const FILENAME = '/reactor/index.js';
 const DIRNAME = '/reactor';
 
@@ -103,6 +104,8 @@ function builtinFactories() {
     util: () => util,
     'util/types': () => util.types,
     [SDK_NAME]: () => sdk,
+    // the real SDK as an ordinary module: reactors may create their own instances
+    [BT_SDK_NAME]: () => require('@basis-theory/basis-theory-js'),
   };
 }
 
@@ -266,6 +269,7 @@ function uncaught(err) {
 function createReactor(options) {
   const registry = createRegistry(options.modules);
   const contract = options.contract;
+  const bt = options.bt; // the SDK instance handed out when the event asks for one
   const exportHint = contract === 'node22' ? 'event' : 'req';
   let handler = null;
   let handlerThis;
@@ -355,9 +359,11 @@ function createReactor(options) {
       fail(inv, new Error('reactor code is not loaded'));
       return undefined;
     }
-    const bt = ev.bt === undefined ? null : ev.bt;
+    // ev.bt is null (no client) or an object (the host granted one); the instance is
+    // reachable only through the request object, never globally.
+    const reqBt = ev.bt !== null && typeof ev.bt === 'object' ? bt : null;
     const configuration = ev.configuration === undefined || ev.configuration === null ? {} : ev.configuration;
-    const req = contract === 'node22' ? { req: ev.args, configuration, bt } : { args: ev.args, configuration, bt };
+    const req = contract === 'node22' ? { req: ev.args, configuration, bt: reqBt } : { args: ev.args, configuration, bt: reqBt };
     const outer = timers.enterMacrotask();
     try {
       run(inv, handler, handlerThis, req);
@@ -399,7 +405,10 @@ function install(options) {
   for (const k of Object.keys(builtins)) modules[k] = builtins[k];
   const curated = options.curated || {};
   for (const k of Object.keys(curated)) modules[k] = curated[k];
-  const reactor = createReactor({ modules, contract: options.contract });
+  // The SDK instance is created once, here, so that it is part of the image snapshot;
+  // required only now because axios probes the globals (fetch, URL, ...) as it loads.
+  const bt = require('./bt/client').createClient();
+  const reactor = createReactor({ modules, contract: options.contract, bt });
   // Modules created now are part of the image snapshot: every instance starts with them
   // ready, and require() hands out these same objects.
   const preload = options.preload === 'all' ? reactor.registry.ids() : options.preload || [];

@@ -190,7 +190,7 @@ export class Layer {
   // {ok, value} for done, {ok: false, error} for fail, or {neverReturned: true}. Like the
   // runtime, it sends a seed (four random words) on an instance's first invocation only,
   // unless the caller passes one.
-  async invoke({ args = null, configuration = {}, seed, timeoutMs = 5000 } = {}) {
+  async invoke({ args = null, configuration = {}, seed, bt = null, timeoutMs = 5000 } = {}) {
     this.logs = [];
     this.settled = null;
     this.pending.clear();
@@ -198,7 +198,7 @@ export class Layer {
     this.allowAsync = true;
     if (seed === undefined && !this.seeded) seed = Array.from(new Uint32Array(randomBytes(16).buffer));
     this.seeded = true;
-    const event = JSON.stringify(seed === undefined ? { args, configuration, bt: null } : { args, configuration, seed, bt: null });
+    const event = JSON.stringify(seed === undefined ? { args, configuration, bt } : { args, configuration, seed, bt });
     const deadline = Date.now() + timeoutMs;
     try {
       this.call('invoke', event);

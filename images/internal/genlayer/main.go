@@ -157,6 +157,9 @@ func aliases(dir string) map[string]string {
 		"util":             filepath.Join(src, "node", "util.js"),
 		"querystring":      filepath.Join(src, "node", "querystring.js"),
 		"abort-controller": filepath.Join(src, "web", "abort.js"),
+		// @basis-theory/basis-theory-js asks `os` for a user-agent string; the npm
+		// package `os` it also depends on only re-requires the built-in.
+		"os": filepath.Join(nm, "os-browserify", "browser.js"),
 	}
 }
 
@@ -165,7 +168,7 @@ func aliasPlugin(dir string) api.Plugin {
 	return api.Plugin{
 		Name: "node-builtins",
 		Setup: func(b api.PluginBuild) {
-			b.OnResolve(api.OnResolveOptions{Filter: `^(buffer|events|string_decoder|punycode|process|util|querystring|abort-controller)/?$`},
+			b.OnResolve(api.OnResolveOptions{Filter: `^(buffer|events|string_decoder|punycode|process|util|querystring|abort-controller|os)/?$`},
 				func(args api.OnResolveArgs) (api.OnResolveResult, error) {
 					target, ok := table[strings.TrimSuffix(args.Path, "/")]
 					if !ok {
@@ -276,7 +279,7 @@ func build(dir, name string) ([]byte, error) {
 		Target:            api.ES2022,
 		MinifySyntax:      true,
 		MinifyWhitespace:  true,
-		MinifyIdentifiers: false, // keep function and class names readable in stack traces // keep function and class names readable in stack traces
+		MinifyIdentifiers: false, // keep function and class names readable in stack traces
 		Charset:           api.CharsetASCII,
 		LegalComments:     api.LegalCommentsEndOfFile,
 		NodePaths:         []string{filepath.Join(dir, "node_modules")},

@@ -73,3 +73,24 @@ test('error cases: 403, 409, 415 in the error format', async () => {
     (e) => e.statusCode === 415 && e.body.title === 'Unsupported Media Type');
   await client.reactors.delete(reactor.id);
 });
+
+test('tokens: create, get, delete; detokenization and tokenize through react', async () => {
+  const app = await client.applications.create({ name: 'sdk tokens', type: 'private', permissions: ['token:create', 'token:read', 'token:reveal', 'token:delete', 'token:use'] });
+  const bt = new BasisTheoryClient({ apiKey: app.key, environment });
+  const card = await bt.tokens.create({ type: 'card', data: { number: '4242424242424242', expiration_month: 12, expiration_year: 2030 } });
+  assert.match(card.id, /^[0-9a-f-]{36}$/);
+  assert.equal(card.type, 'card');
+  assert.equal(card.data.number, 'XXXXXXXXXXXX4242');
+  const got = await bt.tokens.get(card.id);
+  assert.equal(got.data.number, '4242424242424242');
+
+  const reactor = await client.reactors.create({ name: 'sdk detok', code: "module.exports = async (req) => ({ raw: { last4: req.args.number.slice(-4) }, tokenize: { type: 'social_security_number', data: '123-45-6789' } })" });
+  const res = await bt.reactors.react(reactor.id, { args: { number: `{{ ${card.id} | json: '$.number' }}` } });
+  assert.deepEqual(res.raw, { last4: '4242' });
+  assert.equal(res.tokens.data, 'XXX-XX-6789');
+  await assert.rejects(bt.reactors.react(reactor.id, { args: { n: '{{ 00000000-0000-0000-0000-000000000000 }}' } }), (e) => e.statusCode === 400);
+
+  await bt.tokens.delete(card.id);
+  await assert.rejects(bt.tokens.get(card.id), (e) => e.statusCode === 404 && e instanceof BasisTheory.NotFoundError);
+  await client.reactors.delete(reactor.id);
+});

@@ -19,18 +19,12 @@ import (
 // queue and answered at once with its id; GET .../results/{requestId} returns the
 // answer once a gateway has run it.
 func (s *Server) reactAsync(w http.ResponseWriter, r *http.Request, p principal) {
-	var q struct {
-		Args json.RawMessage `json:"args"`
-	}
-	if !decode(w, r, &q) {
-		return
-	}
-	rec, ok := s.lookup(w, r)
+	args, rec, ok := s.reactRequest(w, r)
 	if !ok {
 		return
 	}
 	req := store.AsyncRequest{ID: uuid.NewString(), ReactorID: rec.ID, TenantID: p.TenantID, ApplicationID: p.ApplicationID,
-		Permissions: slices.Sorted(maps.Keys(p.Permissions)), TraceID: TraceID(r.Context()), Args: q.Args, AcceptedAt: time.Now().UTC()}
+		Permissions: slices.Sorted(maps.Keys(p.Permissions)), TraceID: TraceID(r.Context()), Args: args, AcceptedAt: time.Now().UTC()}
 	if len(req.Args) == 0 {
 		req.Args = json.RawMessage("null")
 	}

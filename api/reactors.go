@@ -282,17 +282,24 @@ func (s *Server) deleteReactor(w http.ResponseWriter, r *http.Request, p princip
 }
 
 func (s *Server) react(w http.ResponseWriter, r *http.Request, p principal) {
+	args, rec, ok := s.reactRequest(w, r)
+	if !ok {
+		return
+	}
+	s.invoke(r.Context(), rec, args, p).write(w)
+}
+
+// reactRequest reads a react body's args and finds the reactor, answering 400, 404
+// or 413 itself when it cannot.
+func (s *Server) reactRequest(w http.ResponseWriter, r *http.Request) (json.RawMessage, *store.Reactor, bool) {
 	var q struct {
 		Args json.RawMessage `json:"args"`
 	}
 	if !decode(w, r, &q) {
-		return
+		return nil, nil, false
 	}
 	rec, ok := s.lookup(w, r)
-	if !ok {
-		return
-	}
-	s.invoke(r.Context(), rec, q.Args, p).write(w)
+	return q.Args, rec, ok
 }
 
 // outcome is an invocation's answer to its caller, as sync react writes it and

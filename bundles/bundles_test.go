@@ -14,11 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/reactord/reactord/bundles"
-	"github.com/reactord/reactord/internal/natsd"
+	"github.com/reactord/reactord/internal/natsd/natstest"
 )
 
 // backend is one Store plus a way to corrupt what it holds under a sha256.
@@ -43,20 +41,7 @@ func fsBackend(t *testing.T) backend {
 
 func objectBackend(t *testing.T) backend {
 	ctx := context.Background()
-	ns, err := natsd.Start(ctx, natsd.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := nats.Connect(ns.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js, _ := natstest.JetStream(t)
 	s, err := bundles.OpenObject(ctx, js)
 	if err != nil {
 		t.Fatal(err)

@@ -137,8 +137,9 @@ func checkURL(u *url.URL) error {
 	return nil
 }
 
-// request is what the Node layer sends (images/src/web/fetch.js).
-type request struct {
+// Request is a fetch as the Node layer sends it (images/src/web/fetch.js): a text
+// body or a base64 one.
+type Request struct {
 	URL        string            `json:"url"`
 	Method     string            `json:"method"`
 	Headers    map[string]string `json:"headers"`
@@ -215,7 +216,7 @@ func (f *Fetcher) Handle(ctx context.Context, arg []byte) (any, error) {
 
 // newRequest validates the fetch arg and builds the HTTP request for it.
 func (f *Fetcher) newRequest(arg []byte) (*http.Request, error) {
-	var q request
+	var q Request
 	if err := json.Unmarshal(arg, &q); err != nil {
 		return nil, fmt.Errorf("malformed fetch request: %w", err)
 	}

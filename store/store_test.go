@@ -7,33 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/reactord/reactord/internal/natsd"
+	"github.com/reactord/reactord/internal/natsd/natstest"
 	"github.com/reactord/reactord/internal/seal"
 	"github.com/reactord/reactord/store"
 )
 
-func jetStream(t *testing.T) (jetstream.JetStream, string) {
-	t.Helper()
-	dir := t.TempDir()
-	ns, err := natsd.Start(context.Background(), natsd.Options{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := nats.Connect(ns.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js, dir
-}
+func jetStream(t *testing.T) (jetstream.JetStream, string) { return natstest.JetStream(t) }
 
 func TestReactorsSealedAtRest(t *testing.T) {
 	ctx := context.Background()

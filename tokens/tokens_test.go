@@ -11,11 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/reactord/reactord/expr"
-	"github.com/reactord/reactord/internal/natsd"
+	"github.com/reactord/reactord/internal/natsd/natstest"
 	"github.com/reactord/reactord/internal/seal"
 	"github.com/reactord/reactord/tokens"
 )
@@ -25,17 +24,7 @@ const tenant = "8f1a3b8e-64a5-4f7e-9f0e-2b8a1d2c3e4f"
 func open(t *testing.T) (*tokens.Store, jetstream.KeyValue) {
 	t.Helper()
 	ctx := context.Background()
-	ns, err := natsd.Start(ctx, natsd.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := nats.Connect(ns.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	js, _ := natstest.JetStream(t)
 	key, _, err := seal.LoadOrCreate(t.TempDir() + "/key")
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/reactord/reactord/egress"
 	"github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/scheduler"
 )
@@ -45,30 +46,11 @@ type response struct {
 	Body    []byte            `json:"body,omitempty"`
 }
 
-// fetchArg is the part of the Node layer's fetch request the bridge reads.
-type fetchArg struct {
-	URL        string            `json:"url"`
-	Method     string            `json:"method"`
-	Headers    map[string]string `json:"headers"`
-	Body       *string           `json:"body"`
-	BodyBase64 *string           `json:"body_base64"`
-}
-
-// fetchResult is the fetch response the Node layer expects (as egress returns it).
-type fetchResult struct {
-	Status     int               `json:"status"`
-	StatusText string            `json:"status_text"`
-	URL        string            `json:"url"`
-	Redirected bool              `json:"redirected"`
-	Headers    map[string]string `json:"headers"`
-	BodyBase64 string            `json:"body_base64"`
-}
-
 // Fetch wraps the host's fetch: requests to http://bt.internal go to the API with
 // the invocation's grant, anything else to next (nil: refused).
 func Fetch(nc *nats.Conn, next runtime.AsyncHandler) runtime.AsyncHandler {
 	return func(ctx context.Context, arg []byte) (any, error) {
-		var q fetchArg
+		var q egress.Request
 		if err := json.Unmarshal(arg, &q); err != nil {
 			return nil, fmt.Errorf("malformed fetch request: %w", err)
 		}
@@ -83,7 +65,7 @@ func Fetch(nc *nats.Conn, next runtime.AsyncHandler) runtime.AsyncHandler {
 	}
 }
 
-func bridge(ctx context.Context, nc *nats.Conn, u *url.URL, q fetchArg) (any, error) {
+func bridge(ctx context.Context, nc *nats.Conn, u *url.URL, q egress.Request) (any, error) {
 	g := scheduler.GrantFrom(ctx)
 	if g == nil {
 		return result(u, response{Status: http.StatusForbidden, Headers: map[string]string{"content-type": "application/json"},
@@ -119,8 +101,8 @@ func bridge(ctx context.Context, nc *nats.Conn, u *url.URL, q fetchArg) (any, er
 	return result(u, r), nil
 }
 
-func result(u *url.URL, r response) fetchResult {
-	out := fetchResult{Status: r.Status, StatusText: http.StatusText(r.Status), URL: u.String(), Headers: map[string]string{},
+func result(u *url.URL, r response) egress.Response {
+	out := egress.Response{Status: r.Status, StatusText: http.StatusText(r.Status), URL: u.String(), Headers: map[string]string{},
 		BodyBase64: base64.StdEncoding.EncodeToString(r.Body)}
 	for k, v := range r.Headers {
 		out.Headers[strings.ToLower(k)] = v

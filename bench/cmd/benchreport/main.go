@@ -187,6 +187,9 @@ func measure(ctx context.Context, n int, service bool) ([]row, error) {
 	fib.Close(ctx)
 	add("fib(25) median", ms(pct(fibs, 50)), "<= 50 ms", "")
 
+	if err := measureBuilds(ctx, eng, add); err != nil {
+		add("node22 build", "not measured", "", err.Error())
+	}
 	if service {
 		if err := measureService(ctx, add); err != nil {
 			return nil, fmt.Errorf("service benchmark: %w", err)

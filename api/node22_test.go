@@ -1,12 +1,14 @@
 package api_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/reactord/reactord/bundles"
 	"github.com/reactord/reactord/internal/osvtest"
 	"github.com/reactord/reactord/internal/service"
 )
@@ -133,4 +135,47 @@ func toStrings(v any) []string {
 		out = append(out, x.(string))
 	}
 	return out
+}
+
+// TestPublishedBundle: a node22 reactor naming a bundle published to the shared store
+// runs it without a build; an unknown bundle fails.
+func TestPublishedBundle(t *testing.T) {
+	dir := t.TempDir()
+	fs, err := bundles.NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha, err := fs.Put(context.Background(), []byte(`module.exports = async (event) => ({ raw: 'published ' + event.req.n })`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := start(t, func(o *service.Options) { o.BundleStore = "file:" + dir; o.Build.Disabled = true })
+	for _, tc := range []struct {
+		name, sha, state, want string
+	}{
+		{"published", sha, "active", ""},
+		{"unknown", strings.Repeat("0", 64), "failed", "bundle_not_found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, rec := e.do(t, "POST", "/reactors", key, map[string]any{"name": tc.name, "code": "// built in CI",
+				"runtime": map[string]any{"image": "node22", "bundle": tc.sha}})
+			if resp.StatusCode != 201 {
+				t.Fatalf("create: %d %v", resp.StatusCode, rec)
+			}
+			rec = e.waitState(t, rec["id"].(string), "creating")
+			if rec["state"] != tc.state {
+				t.Fatalf("state: %v", rec)
+			}
+			if tc.want != "" {
+				if req, _ := rec["requested"].(map[string]any); req["error_code"] != tc.want {
+					t.Errorf("requested: %v", rec["requested"])
+				}
+				return
+			}
+			resp, out := e.do(t, "POST", "/reactors/"+rec["id"].(string)+"/react", e.useKey, map[string]any{"args": map[string]int{"n": 7}})
+			if resp.StatusCode != 200 || out["raw"] != "published 7" {
+				t.Errorf("react: %d %v", resp.StatusCode, out)
+			}
+		})
+	}
 }

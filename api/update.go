@@ -133,9 +133,9 @@ func (s *Server) validCode(w http.ResponseWriter, r *http.Request, q *reactorReq
 		return false
 	}
 	if isNode22(q.Runtime) {
-		if s.cfg.Builder == nil {
+		if s.cfg.Builder == nil && q.Runtime.Bundle == "" {
 			writeError(w, r, http.StatusUnprocessableEntity, "Unprocessable Entity",
-				"this deployment does not run the node22 builder; use node-bt",
+				"this deployment does not run the node22 builder; use node-bt, or a bundle published with reactord publish (runtime.bundle)",
 				map[string][]string{"runtime.image": {"node22 needs the builder"}})
 			return false
 		}

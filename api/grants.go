@@ -23,7 +23,7 @@ type grant struct {
 // grants are the live sandbox keys of the invocations this gateway runs.
 type grants struct {
 	mu   sync.Mutex
-	byKy map[string]grant
+	byKey map[string]grant
 }
 
 func (g *grants) mint(p principal, expires time.Time) string {
@@ -31,24 +31,24 @@ func (g *grants) mint(p principal, expires time.Time) string {
 	rand.Read(b)
 	key := sandboxKeyPrefix + hex.EncodeToString(b)
 	g.mu.Lock()
-	if g.byKy == nil {
-		g.byKy = map[string]grant{}
+	if g.byKey == nil {
+		g.byKey = map[string]grant{}
 	}
-	g.byKy[key] = grant{p, expires}
+	g.byKey[key] = grant{p, expires}
 	g.mu.Unlock()
 	return key
 }
 
 func (g *grants) revoke(key string) {
 	g.mu.Lock()
-	delete(g.byKy, key)
+	delete(g.byKey, key)
 	g.mu.Unlock()
 }
 
 func (g *grants) lookup(key string, now time.Time) (principal, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	x, ok := g.byKy[key]
+	x, ok := g.byKey[key]
 	if !ok || now.After(x.expires) {
 		return principal{}, false
 	}

@@ -28,6 +28,7 @@ type settings struct {
 	tiers                                                          string
 	drain, idleTTL, queueWait                                      time.Duration
 	pristine, egressAllowPrivate                                   bool
+	proxyAllowHTTP                                                 bool
 }
 
 func (s *settings) register(fs *flag.FlagSet, role string) {
@@ -54,6 +55,14 @@ func (s *settings) register(fs *flag.FlagSet, role string) {
 		fs.BoolVar(&s.pristine, "pristine", os.Getenv("REACTORD_PRISTINE") == "true", "reset instances between invocations of the same version (REACTORD_PRISTINE)")
 		fs.BoolVar(&s.egressAllowPrivate, "egress-allow-private", os.Getenv("REACTORD_EGRESS_ALLOW_PRIVATE") == "true",
 			"let reactor fetch reach loopback, private, link-local and metadata addresses (REACTORD_EGRESS_ALLOW_PRIVATE; local development only)")
+	}
+	if role == "gateway" { // a gateway's proxy reaches destinations under the same policy
+		fs.BoolVar(&s.egressAllowPrivate, "egress-allow-private", os.Getenv("REACTORD_EGRESS_ALLOW_PRIVATE") == "true",
+			"let proxies reach loopback, private, link-local and metadata addresses (REACTORD_EGRESS_ALLOW_PRIVATE; local development only)")
+	}
+	if role != "worker" {
+		fs.BoolVar(&s.proxyAllowHTTP, "proxy-allow-http", os.Getenv("REACTORD_PROXY_ALLOW_HTTP") == "true",
+			"let proxies reach plain-HTTP destinations (REACTORD_PROXY_ALLOW_HTTP; local development only)")
 	}
 	str(&s.cacheDir, "cache-dir", "REACTORD_CACHE_DIR", defaultCacheDir(), "engine compilation cache")
 	fs.DurationVar(&s.drain, "drain-timeout", durationEnv("REACTORD_DRAIN_TIMEOUT", 30*time.Second), "how long shutdown waits for in-flight work (REACTORD_DRAIN_TIMEOUT)")
@@ -120,7 +129,8 @@ func runService(ctx context.Context, role string, s *settings, stdout io.Writer,
 	o := service.Options{NATSURL: s.natsURL, DataDir: s.dataDir, EncryptionKey: s.encryptionKey,
 		Gateway: role != "worker", ManagementKey: s.managementKey,
 		Pools:   scheduler.PoolsConfig{QueueWait: s.queueWait, IdleTTL: s.idleTTL, Pristine: s.pristine},
-		Runtime: runtime.Config{CacheDir: s.cacheDir, Async: asyncOps(s.egressAllowPrivate)}, Logger: log}
+		Runtime: runtime.Config{CacheDir: s.cacheDir, Async: asyncOps(s.egressAllowPrivate)}, Logger: log,
+		ProxyAllowHTTP: s.proxyAllowHTTP, ProxyAllowPrivate: s.egressAllowPrivate}
 	if role != "gateway" {
 		tiers, err := s.tierList()
 		if err != nil {

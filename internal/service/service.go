@@ -21,8 +21,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/reactord/reactord/api"
+	"github.com/reactord/reactord/egress"
 	"github.com/reactord/reactord/internal/natsd"
 	"github.com/reactord/reactord/internal/seal"
+	"github.com/reactord/reactord/proxy"
 	"github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/scheduler"
 	"github.com/reactord/reactord/store"
@@ -47,6 +49,9 @@ type Options struct {
 	// Runtime configures the engine (compilation cache, async host operations).
 	Runtime runtime.Config
 	Logger  *slog.Logger
+	// ProxyAllowHTTP lets proxies reach plain-HTTP destinations; ProxyAllowPrivate
+	// lets them reach loopback and private addresses (development and tests).
+	ProxyAllowHTTP, ProxyAllowPrivate bool
 }
 
 // Service is a running assembly.
@@ -157,8 +162,16 @@ func Start(ctx context.Context, o Options) (s *Service, err error) {
 			return nil, err
 		}
 		s.GeneratedKey = generated
-		srv := api.New(api.Config{Reactors: reactors, Bundles: bundles, Engine: s.eng, Dispatcher: scheduler.NewDispatcher(s.nc),
-			System: sys, Logger: o.Logger, Registerer: reg, Healthy: healthy})
+		proxies, err := store.OpenProxies(ctx, js, key)
+		if err != nil {
+			return nil, err
+		}
+		dispatcher := scheduler.NewDispatcher(s.nc)
+		px := proxy.New(proxy.Config{Invoker: dispatcher, Policy: egress.Policy{AllowPrivate: o.ProxyAllowPrivate},
+			AllowHTTP: o.ProxyAllowHTTP, Logger: o.Logger})
+		srv := api.New(api.Config{Reactors: reactors, Bundles: bundles, Engine: s.eng, Dispatcher: dispatcher,
+			System: sys, Logger: o.Logger, Registerer: reg, Healthy: healthy,
+			Proxies: proxies, Proxy: px, ProxyAllowHTTP: o.ProxyAllowHTTP, ProxyAllowPrivate: o.ProxyAllowPrivate})
 		if err := srv.Watch(ctx); err != nil {
 			return nil, err
 		}

@@ -117,11 +117,13 @@ func (m *message) detokenize(ctx context.Context, tokens Tokens) error {
 		}
 		m.header[k] = vs
 	}
-	if !bytes.Contains(m.body, []byte("{{")) {
+	kind := m.kind()
+	// Form values hold expressions URL-encoded; the others are cheap to rule out.
+	if kind != kindForm && !bytes.Contains(m.body, []byte("{{")) {
 		return nil
 	}
 	var err error
-	switch m.kind() {
+	switch kind {
 	case kindJSON:
 		m.body, err = rewriteJSONStrings(m.body, func(s string) ([]byte, error) {
 			v, err := eval(s)

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/reactord/reactord/proxy"
 	"github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/scheduler"
 	"github.com/reactord/reactord/store"
@@ -53,6 +54,12 @@ type Config struct {
 	Healthy func() error
 	// Tokens stores tokens; nil serves no /tokens and detokenizes nothing.
 	Tokens *tokens.Store
+	// Proxies and Proxy serve /proxies and /proxy; nil Proxy disables /proxy.
+	Proxies *store.Proxies
+	Proxy   *proxy.Proxy
+	// ProxyAllowHTTP and ProxyAllowPrivate relax the destination_url checks
+	// (plain HTTP; IP addresses) for development and tests.
+	ProxyAllowHTTP, ProxyAllowPrivate bool
 }
 
 // Server serves the API.
@@ -68,6 +75,8 @@ type Server struct {
 
 	mu    sync.RWMutex
 	cache map[string]*store.Reactor // kept current by Watch
+
+	proxies *proxyCache
 }
 
 // New returns the API server.
@@ -79,7 +88,8 @@ func New(cfg Config) *Server {
 		cfg.MaxBody = runtime.DefaultMaxArgs
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), cache: map[string]*store.Reactor{},
-		limits: newLimiters(cfg.RateLimit, cfg.RateBurst), builds: newBuilds(cfg.BuildConcurrency), base: context.Background()}
+		limits: newLimiters(cfg.RateLimit, cfg.RateBurst), builds: newBuilds(cfg.BuildConcurrency), base: context.Background(),
+		proxies: newProxyCache()}
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "reactord_http_request_duration_seconds",
 		Help:    "HTTP requests served by the gateway, by route and status.",
 		Buckets: []float64{100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 100e-3, 1, 10, 30}}, []string{"route", "code"})
@@ -112,6 +122,16 @@ func New(cfg Config) *Server {
 		s.route("GET /tokens/{id}", "token:read", s.getToken)
 		s.route("DELETE /tokens/{id}", "token:delete", s.deleteToken)
 	}
+	if cfg.Proxies != nil {
+		s.route("POST /proxies", "proxy:create", s.createProxy)
+		s.route("GET /proxies", "proxy:read", s.listProxies)
+		s.route("GET /proxies/{id}", "proxy:read", s.getProxy)
+		s.route("PUT /proxies/{id}", "proxy:update", s.replaceProxy)
+		s.route("PATCH /proxies/{id}", "proxy:update", s.patchProxy)
+		s.route("DELETE /proxies/{id}", "proxy:delete", s.deleteProxy)
+		s.mux.HandleFunc("/proxy", s.invokeProxy)
+		s.mux.HandleFunc("/proxy/", s.invokeProxy)
+	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "Not Found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
@@ -141,6 +161,11 @@ func (s *Server) Watch(ctx context.Context) error {
 	}
 	if s.cfg.Builder != nil {
 		if err := s.resumeBuilds(ctx); err != nil {
+			return err
+		}
+	}
+	if s.cfg.Proxies != nil {
+		if err := s.watchProxies(ctx); err != nil {
 			return err
 		}
 	}

@@ -22,7 +22,7 @@ type grant struct {
 
 // grants are the live sandbox keys of the invocations this gateway runs.
 type grants struct {
-	mu   sync.Mutex
+	mu    sync.Mutex
 	byKey map[string]grant
 }
 

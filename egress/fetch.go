@@ -379,3 +379,14 @@ func (f *Fetcher) failure(parent, ctx context.Context, req *http.Request, err er
 	}
 	return err
 }
+
+// Client returns the fetcher's HTTP client: every connection it makes is checked
+// against the policy, and redirects follow Options.MaxRedirects. The proxy forwards
+// requests through it so destinations obey the same policy as reactor fetch.
+func (f *Fetcher) Client() *http.Client { return f.client }
+
+// IsRefused reports whether err is (or wraps) a refusal by the egress policy.
+func IsRefused(err error) bool {
+	var refused *refusedError
+	return errors.As(err, &refused)
+}

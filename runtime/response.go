@@ -43,6 +43,9 @@ type Response struct {
 	// Tokenize is the result's tokenize block; the service creates the tokens and
 	// renders Body again with WithTokens.
 	Tokenize json.RawMessage
+	// Result is the handler's whole returned value as JSON (successful invocations
+	// only); proxy transforms return { body, headers } rather than { raw }.
+	Result json.RawMessage
 	// Outcome classifies the end of the invocation.
 	Outcome Outcome
 	// Logs is the captured console output, in order.
@@ -228,9 +231,9 @@ func resultResponse(contractNode22 bool, result []byte) Response {
 			Body    json.RawMessage `json:"body"`
 			Headers json.RawMessage `json:"headers"`
 		}{orNull(out.Body), orNull(out.Headers)})
-		return Response{Status: status, Body: body, ContentType: "application/json", Outcome: OK}
+		return Response{Status: status, Body: body, ContentType: "application/json", Outcome: OK, Result: result}
 	}
-	r := Response{Status: 200, ContentType: "application/json", Outcome: OK, Raw: obj["raw"]}
+	r := Response{Status: 200, ContentType: "application/json", Outcome: OK, Raw: obj["raw"], Result: result}
 	if t := obj["tokenize"]; len(t) > 0 && !bytes.Equal(t, []byte("null")) {
 		r.Tokenize = t
 	}

@@ -156,7 +156,7 @@ func (p *Pools) Run(ctx context.Context, req Request, started func()) (Reply, er
 	if err != nil {
 		return Reply{}, err
 	}
-	r := replyFrom(resp)
+	r := replyFrom(resp, req.WantResult)
 	r.ColdStart = cold
 	p.cfg.Metrics.observe(tier, resp, cold)
 	for _, l := range resp.Logs {

@@ -29,6 +29,9 @@ type Request struct {
 	TraceID         string            `json:"trace_id,omitempty"`
 	// BT, when set, gives the code a Basis Theory client acting with this grant.
 	BT *Grant `json:"bt,omitempty"`
+	// WantResult asks for the handler's whole result in Reply.Result (proxy
+	// transforms); reactors leave it off so replies do not carry the result twice.
+	WantResult bool `json:"want_result,omitempty"`
 }
 
 // Grant is what the code's Basis Theory client may use: a short-lived key the
@@ -60,14 +63,18 @@ type Reply struct {
 	Body        []byte            `json:"body,omitempty"`
 	Raw         json.RawMessage   `json:"raw,omitempty"`
 	Tokenize    json.RawMessage   `json:"tokenize,omitempty"`
+	Result      json.RawMessage   `json:"result,omitempty"`
 	Outcome     string            `json:"outcome"`
 	ColdStart   bool              `json:"cold_start,omitempty"`
 	DurationUS  int64             `json:"duration_us"`
 	Worker      string            `json:"worker,omitempty"`
 }
 
-func replyFrom(r runtime.Response) Reply {
-	return Reply{Status: r.Status, Headers: r.Headers, ContentType: r.ContentType, Body: r.Body,
+func replyFrom(r runtime.Response, wantResult bool) Reply {
+	if !wantResult {
+		r.Result = nil
+	}
+	return Reply{Result: r.Result, Status: r.Status, Headers: r.Headers, ContentType: r.ContentType, Body: r.Body,
 		Raw: r.Raw, Tokenize: r.Tokenize, Outcome: string(r.Outcome), DurationUS: r.Duration.Microseconds()}
 }
 

@@ -35,6 +35,7 @@ type settings struct {
 	s3PathStyle                                                    bool
 	rateLimit                                                      float64
 	pristine, egressAllowPrivate                                   bool
+	proxyAllowHTTP                                                 bool
 }
 
 func (s *settings) register(fs *flag.FlagSet, role string) {
@@ -75,6 +76,14 @@ func (s *settings) register(fs *flag.FlagSet, role string) {
 	str(&s.s3Endpoint, "s3-endpoint", "REACTORD_S3_ENDPOINT", "", "S3-compatible endpoint URL of an s3:// bundle store")
 	str(&s.s3Region, "s3-region", "REACTORD_S3_REGION", os.Getenv("AWS_REGION"), "S3 region (credentials come from the AWS environment)")
 	fs.BoolVar(&s.s3PathStyle, "s3-path-style", os.Getenv("REACTORD_S3_PATH_STYLE") == "true", "path-style S3 addressing (REACTORD_S3_PATH_STYLE)")
+	if role == "gateway" { // a gateway's proxy reaches destinations under the same policy
+		fs.BoolVar(&s.egressAllowPrivate, "egress-allow-private", os.Getenv("REACTORD_EGRESS_ALLOW_PRIVATE") == "true",
+			"let proxies reach loopback, private, link-local and metadata addresses (REACTORD_EGRESS_ALLOW_PRIVATE; local development only)")
+	}
+	if role != "worker" {
+		fs.BoolVar(&s.proxyAllowHTTP, "proxy-allow-http", os.Getenv("REACTORD_PROXY_ALLOW_HTTP") == "true",
+			"let proxies reach plain-HTTP destinations (REACTORD_PROXY_ALLOW_HTTP; local development only)")
+	}
 	str(&s.cacheDir, "cache-dir", "REACTORD_CACHE_DIR", defaultCacheDir(), "engine compilation cache")
 	fs.DurationVar(&s.drain, "drain-timeout", durationEnv("REACTORD_DRAIN_TIMEOUT", 30*time.Second), "how long shutdown waits for in-flight work (REACTORD_DRAIN_TIMEOUT)")
 }
@@ -157,7 +166,8 @@ func runService(ctx context.Context, role string, s *settings, stdout io.Writer,
 		Build:            service.BuildOptions{CacheDir: s.buildCache, OSVDB: s.osvDB, OSVAPI: s.osvAPI, Registry: s.npmRegistry, Concurrency: s.buildConcurrency},
 		AsyncConcurrency: s.asyncConcurrency, ResultTTL: s.resultTTL, RateLimit: s.rateLimit, RateBurst: s.rateBurst,
 		Pools:   scheduler.PoolsConfig{QueueWait: s.queueWait, IdleTTL: s.idleTTL, Pristine: s.pristine},
-		Runtime: runtime.Config{CacheDir: s.cacheDir, Async: asyncOps(s.egressAllowPrivate)}, Logger: log}
+		Runtime: runtime.Config{CacheDir: s.cacheDir, Async: asyncOps(s.egressAllowPrivate)}, Logger: log,
+		ProxyAllowHTTP: s.proxyAllowHTTP, ProxyAllowPrivate: s.egressAllowPrivate}
 	if role != "gateway" {
 		tiers, err := s.tierList()
 		if err != nil {

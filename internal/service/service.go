@@ -27,9 +27,11 @@ import (
 	"github.com/reactord/reactord/api"
 	"github.com/reactord/reactord/builder"
 	"github.com/reactord/reactord/bundles"
+	"github.com/reactord/reactord/egress"
 	"github.com/reactord/reactord/internal/btbridge"
 	"github.com/reactord/reactord/internal/natsd"
 	"github.com/reactord/reactord/internal/seal"
+	"github.com/reactord/reactord/proxy"
 	"github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/scheduler"
 	"github.com/reactord/reactord/store"
@@ -69,6 +71,9 @@ type Options struct {
 	// Runtime configures the engine (compilation cache, async host operations).
 	Runtime runtime.Config
 	Logger  *slog.Logger
+	// ProxyAllowHTTP lets proxies reach plain-HTTP destinations; ProxyAllowPrivate
+	// lets them reach loopback and private addresses (development and tests).
+	ProxyAllowHTTP, ProxyAllowPrivate bool
 }
 
 // BuildOptions configure the gateway's node22 builder.
@@ -231,10 +236,18 @@ func Start(ctx context.Context, o Options) (s *Service, err error) {
 			return nil, err
 		}
 		btSubject := "reactord.bt." + uuid.NewString()
+		proxies, err := store.OpenProxies(ctx, js, key)
+		if err != nil {
+			return nil, err
+		}
+		dispatcher := scheduler.NewDispatcher(s.nc)
+		px := proxy.New(proxy.Config{Invoker: dispatcher, Policy: egress.Policy{AllowPrivate: o.ProxyAllowPrivate},
+			AllowHTTP: o.ProxyAllowHTTP, Logger: o.Logger})
 		srv := api.New(api.Config{Reactors: reactors, Applications: apps, Bundles: bundleStore, Async: async, Tokens: toks,
 			Builder: b, BuildConcurrency: o.Build.Concurrency, BTSubject: btSubject,
-			RateLimit: o.RateLimit, RateBurst: o.RateBurst, Engine: s.eng, Dispatcher: scheduler.NewDispatcher(s.nc),
-			System: sys, Logger: o.Logger, Registerer: reg, Healthy: healthy})
+			RateLimit: o.RateLimit, RateBurst: o.RateBurst, Engine: s.eng, Dispatcher: dispatcher,
+			System: sys, Logger: o.Logger, Registerer: reg, Healthy: healthy,
+			Proxies: proxies, Proxy: px, ProxyAllowHTTP: o.ProxyAllowHTTP, ProxyAllowPrivate: o.ProxyAllowPrivate})
 		if err := srv.Watch(ctx); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,458 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/reactord/reactord/images"
+	"github.com/reactord/reactord/proxy/internal/jsonpath"
+	rt "github.com/reactord/reactord/runtime"
+	"github.com/reactord/reactord/scheduler"
+	"github.com/reactord/reactord/store"
+)
+
+// Transform types of the seed.
+const (
+	TypeCode         = "code"
+	TypeTokenize     = "tokenize"
+	TypeMask         = "mask"
+	TypeAppendJSON   = "append_json"
+	TypeAppendText   = "append_text"
+	TypeAppendHeader = "append_header"
+)
+
+// Mask matchers of the seed.
+const (
+	MatcherRegex           = "regex"
+	MatcherChaseStratusPAN = "chase_stratus_pan"
+)
+
+type phase string
+
+const (
+	phaseRequest  phase = "request"
+	phaseResponse phase = "response"
+)
+
+// options is the union of the transform options of the seed.
+type options struct {
+	Token      map[string]any `json:"token"`
+	Identifier string         `json:"identifier"`
+	Value      any            `json:"value"`
+	Location   string         `json:"location"`
+}
+
+// TransformID is the synthetic reactor id a proxy's code transform runs under, so
+// the worker pools keep its warm instances apart from reactors and other transforms.
+func TransformID(proxyID, phase string, index int) string {
+	return fmt.Sprintf("proxy:%s:%s:%d", proxyID, phase, index)
+}
+
+// ValidateTransforms checks transforms of a phase ("request" or "response") and
+// returns field-level messages keyed like "request_transforms[0].code".
+func ValidateTransforms(phaseName string, ts []store.ProxyTransform) map[string][]string {
+	errs := map[string][]string{}
+	for i, t := range ts {
+		field := fmt.Sprintf("%s_transforms[%d]", phaseName, i)
+		add := func(f, msg string) { errs[field+f] = append(errs[field+f], msg) }
+		var o options
+		if len(t.Options) > 0 && !bytes.Equal(t.Options, []byte("null")) {
+			if err := json.Unmarshal(t.Options, &o); err != nil {
+				add(".options", "options must be an object: "+err.Error())
+				continue
+			}
+		}
+		typ := t.Type
+		if typ == "" {
+			typ = TypeCode
+		}
+		allowed := typ == TypeCode || typ == TypeTokenize
+		if phaseName == string(phaseResponse) {
+			allowed = allowed || typ == TypeMask || typ == TypeAppendJSON || typ == TypeAppendText || typ == TypeAppendHeader
+		}
+		if !allowed {
+			if phaseName == string(phaseRequest) {
+				add(".type", "type must be one of code, tokenize")
+			} else {
+				add(".type", "type must be one of code, mask, tokenize, append_json, append_text, append_header")
+			}
+			continue
+		}
+		switch typ {
+		case TypeCode:
+			if t.Code == "" {
+				add(".code", "code is required for a code transform")
+			}
+			if r := t.Runtime; r != nil {
+				if _, err := images.Lookup(r.Image); err != nil || r.Image == "" {
+					add(".runtime.image", fmt.Sprintf("image must be one of %v", images.Names()))
+				}
+				if r.Timeout != 0 && (r.Timeout < 1 || r.Timeout > 30) {
+					add(".runtime.timeout", "timeout must be between 1 and 30 seconds")
+				}
+				if r.Resources != "" {
+					if _, err := rt.TierLimits(rt.Tier(r.Resources)); err != nil {
+						add(".runtime.resources", "resources must be one of standard, large, xlarge")
+					}
+				}
+				if r.WarmConcurrency < 0 || r.WarmConcurrency > 100 {
+					add(".runtime.warm_concurrency", "warm_concurrency must be between 0 and 100")
+				}
+			}
+		case TypeTokenize:
+			if o.Token == nil {
+				add(".options.token", "options.token is required for a tokenize transform")
+			}
+		case TypeMask:
+			if utf8.RuneCountInString(t.Replacement) != 1 {
+				add(".replacement", "replacement must be exactly one character")
+			}
+			switch t.Matcher {
+			case MatcherRegex:
+				re, err := regexp.Compile(t.Expression)
+				switch {
+				case t.Expression == "":
+					add(".expression", "expression is required when matcher is regex")
+				case err != nil:
+					add(".expression", "expression is not a valid regular expression: "+err.Error())
+				case re.NumSubexp() < 1:
+					add(".expression", "expression must contain at least one capture group")
+				}
+			case MatcherChaseStratusPAN:
+			default:
+				add(".matcher", "matcher must be one of regex, chase_stratus_pan")
+			}
+		case TypeAppendJSON:
+			if _, err := jsonpath.Parse(o.Location); err != nil {
+				add(".options.location", "options.location must be a JSONPath like $.a.b: "+err.Error())
+			}
+		case TypeAppendText:
+			if _, ok := o.Value.(string); !ok {
+				add(".options.value", "options.value must be a string")
+			}
+		case TypeAppendHeader:
+			if o.Location == "" || !validHeaderName(o.Location) {
+				add(".options.location", "options.location must be a header name")
+			}
+			if _, ok := o.Value.(string); !ok {
+				add(".options.value", "options.value must be a string")
+			}
+		}
+	}
+	return errs
+}
+
+func validHeaderName(s string) bool {
+	for _, c := range []byte(s) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// apply runs transform t on m. A non-nil Response ends the call with it (a code
+// transform threw); errors are *Error.
+func (p *Proxy) apply(ctx context.Context, c *Call, ph phase, i int, t store.ProxyTransform, m *message, scope *Scope) (*Response, error) {
+	var o options
+	if len(t.Options) > 0 {
+		if err := json.Unmarshal(t.Options, &o); err != nil {
+			return nil, Errorf(500, "%s transform %d has invalid options", ph, i)
+		}
+	}
+	switch t.Type {
+	case "", TypeCode:
+		return p.code(ctx, c, ph, i, t, m)
+	case TypeTokenize:
+		return nil, p.tokenize(ctx, c, ph, o, m, scope)
+	case TypeMask:
+		mask(t, m)
+	case TypeAppendJSON:
+		v, err := p.render(ctx, c, o.Value, m, ph, scope)
+		if err != nil {
+			return nil, err
+		}
+		return nil, appendJSON(m, o.Location, v)
+	case TypeAppendText:
+		v, err := p.render(ctx, c, o.Value, m, ph, scope)
+		if err != nil {
+			return nil, err
+		}
+		m.body = append(bytes.Clone(m.body), text(v)...)
+	case TypeAppendHeader:
+		v, err := p.render(ctx, c, o.Value, m, ph, scope)
+		if err != nil {
+			return nil, err
+		}
+		m.header.Set(o.Location, text(v))
+	default:
+		return nil, Errorf(500, "%s transform %d has an unknown type %q", ph, i, t.Type)
+	}
+	return nil, nil
+}
+
+// render evaluates the expressions in every string of v.
+func (p *Proxy) render(ctx context.Context, c *Call, v any, m *message, ph phase, scope *Scope) (any, error) {
+	var walk func(v any) (any, error)
+	needScope := true
+	walk = func(v any) (any, error) {
+		switch v := v.(type) {
+		case string:
+			if !hasExpr(v) {
+				return v, nil
+			}
+			if c.Tokens == nil {
+				return nil, Errorf(400, "the expression in %q cannot be evaluated: tokens are not available in this deployment", v)
+			}
+			if needScope {
+				needScope = false
+				if ph == phaseRequest {
+					scope.Req = m.value()
+				} else {
+					scope.Res = m.value()
+				}
+			}
+			return c.Tokens.Evaluate(ctx, v, scope)
+		case map[string]any:
+			out := make(map[string]any, len(v))
+			for k, x := range v {
+				y, err := walk(x)
+				if err != nil {
+					return nil, err
+				}
+				out[k] = y
+			}
+			return out, nil
+		case []any:
+			out := make([]any, len(v))
+			for k, x := range v {
+				y, err := walk(x)
+				if err != nil {
+					return nil, err
+				}
+				out[k] = y
+			}
+			return out, nil
+		}
+		return v, nil
+	}
+	return walk(v)
+}
+
+func (p *Proxy) tokenize(ctx context.Context, c *Call, ph phase, o options, m *message, scope *Scope) error {
+	if c.Tokens == nil {
+		return Errorf(400, "tokenize transforms need tokens, which are not available in this deployment")
+	}
+	v, err := p.render(ctx, c, any(o.Token), m, ph, scope)
+	if err != nil {
+		return err
+	}
+	req, _ := v.(map[string]any)
+	token, err := c.Tokens.Tokenize(ctx, req)
+	if err != nil {
+		return err
+	}
+	if o.Identifier != "" {
+		scope.Transforms[o.Identifier] = token
+	}
+	return nil
+}
+
+// mask replaces each character a matcher selects with the replacement.
+func mask(t store.ProxyTransform, m *message) {
+	repl, _ := utf8.DecodeRuneInString(t.Replacement)
+	switch t.Matcher {
+	case MatcherRegex:
+		re, err := regexp.Compile(t.Expression)
+		if err != nil {
+			return // validated at create
+		}
+		m.body = maskGroups(re, m.body, repl)
+	case MatcherChaseStratusPAN:
+		m.body = maskGroups(panPattern, m.body, repl, luhn)
+	}
+}
+
+// panPattern finds the candidate card numbers of a Chase Stratus response: runs of
+// 13 to 19 digits. Only those passing the Luhn check are masked.
+var panPattern = regexp.MustCompile(`(?:^|[^0-9])([0-9]{13,19})(?:[^0-9]|$)`)
+
+func luhn(d []byte) bool {
+	sum, double := 0, false
+	for i := len(d) - 1; i >= 0; i-- {
+		n := int(d[i] - '0')
+		if double {
+			if n *= 2; n > 9 {
+				n -= 9
+			}
+		}
+		sum += n
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// maskGroups replaces every character of every capture group of every match.
+func maskGroups(re *regexp.Regexp, body []byte, repl rune, keep ...func([]byte) bool) []byte {
+	out := bytes.Clone(body)
+	var spans [][2]int
+	for _, loc := range re.FindAllSubmatchIndex(body, -1) {
+		for g := 1; 2*g+1 < len(loc); g++ {
+			if loc[2*g] < 0 {
+				continue
+			}
+			if len(keep) > 0 && !keep[0](body[loc[2*g]:loc[2*g+1]]) {
+				continue
+			}
+			spans = append(spans, [2]int{loc[2*g], loc[2*g+1]})
+		}
+	}
+	if len(spans) == 0 {
+		return body
+	}
+	var b bytes.Buffer
+	last := 0
+	for _, s := range spans {
+		if s[0] < last {
+			continue // nested groups: the outer one is masked already
+		}
+		b.Write(out[last:s[0]])
+		for range utf8.RuneCount(out[s[0]:s[1]]) {
+			b.WriteRune(repl)
+		}
+		last = s[1]
+	}
+	b.Write(out[last:])
+	return b.Bytes()
+}
+
+func appendJSON(m *message, location string, v any) error {
+	path, err := jsonpath.Parse(location)
+	if err != nil {
+		return Errorf(500, "append_json location %q: %v", location, err)
+	}
+	var doc any
+	if len(bytes.TrimSpace(m.body)) > 0 {
+		if doc, err = decodeJSON(m.body); err != nil {
+			return Errorf(422, "append_json needs a JSON response body: %v", err)
+		}
+	}
+	doc, err = path.Set(doc, v)
+	if err != nil {
+		return Errorf(422, "append_json at %s: %v", location, err)
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return Errorf(500, "append_json: %v", err)
+	}
+	m.body = b
+	if m.header.Get("Content-Type") == "" {
+		m.header.Set("Content-Type", "application/json")
+	}
+	return nil
+}
+
+// code runs a code transform on the reactor runtime.
+func (p *Proxy) code(ctx context.Context, c *Call, ph phase, i int, t store.ProxyTransform, m *message) (*Response, error) {
+	req := scheduler.Request{ReactorID: TransformID(c.Proxy.ID, string(ph), i), Bundle: t.Bundle, Image: images.NodeBT,
+		Tier: string(rt.Standard), TimeoutMS: int(rt.DefaultTimeout / time.Millisecond), Configuration: c.Proxy.Configuration,
+		TraceID: c.TraceID, WantResult: true}
+	if r := t.Runtime; r != nil {
+		if r.Image != "" {
+			req.Image = r.Image
+		}
+		if r.Resources != "" {
+			req.Tier = r.Resources
+		}
+		if r.Timeout > 0 {
+			req.TimeoutMS = r.Timeout * 1000
+		}
+		req.WarmConcurrency = r.WarmConcurrency
+	}
+	args := map[string]any{"body": m.value(), "headers": m.headerMap()}
+	if req.Image == images.Node22 {
+		// node22's event.req carries the whole request.
+		args["method"], args["path"], args["query"] = c.Method, c.Path, c.RawQuery
+	}
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return nil, Errorf(500, "encoding the transform's input: %v", err)
+	}
+	req.Args = raw
+	req.Deadline = time.Now().Add(time.Duration(req.TimeoutMS)*time.Millisecond + 2*time.Second).UnixMilli()
+	reply, err := p.cfg.Invoker.Invoke(ctx, req)
+	switch {
+	case errors.Is(err, scheduler.ErrNoWorkers):
+		return nil, Errorf(503, "no worker is serving the %s tier", req.Tier)
+	case errors.Is(err, scheduler.ErrWorkerLost):
+		return nil, Errorf(500, "the worker running the %s transform stopped before it answered", ph)
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, &Error{Status: 500, Title: "Reactor Timeout", Type: "reactor_timeout", Detail: fmt.Sprintf("the %s transform did not answer before its deadline", ph)}
+	case err != nil:
+		return nil, Errorf(500, "running the %s transform: %v", ph, err)
+	}
+	switch rt.Outcome(reply.Outcome) {
+	case rt.OK:
+		return nil, m.replace(reply.Result)
+	case rt.Thrown:
+		// The reactor error mapping, as a reactor would answer.
+		h := http.Header{}
+		for k, v := range reply.Headers {
+			h.Set(k, v)
+		}
+		if reply.ContentType != "" {
+			h.Set("Content-Type", reply.ContentType)
+		}
+		return &Response{Status: reply.Status, Header: h, Body: reply.Body}, nil
+	}
+	// Timeouts, memory limits, saturation and engine failures are the proxy's.
+	return nil, &Error{Status: reply.Status, Body: reply.Body}
+}
+
+// replace sets the message from a transform's { body, headers } result. A missing
+// member keeps the current value; a string body is sent as is, anything else as JSON.
+func (m *message) replace(result json.RawMessage) error {
+	var out struct {
+		Body    json.RawMessage `json:"body"`
+		Headers json.RawMessage `json:"headers"`
+	}
+	if err := json.Unmarshal(result, &out); err != nil {
+		return &Error{Status: 500, Title: "Reactor Runtime Error", Type: "reactor_runtime_error",
+			Detail: "a transform must return an object { body, headers }"}
+	}
+	if len(out.Headers) > 0 && !bytes.Equal(out.Headers, []byte("null")) {
+		var hs map[string]any
+		if err := json.Unmarshal(out.Headers, &hs); err != nil {
+			return &Error{Status: 500, Title: "Reactor Runtime Error", Type: "reactor_runtime_error",
+				Detail: "a transform's headers must be an object"}
+		}
+		h := make(http.Header, len(hs))
+		for k, v := range hs {
+			if v == nil || !validHeaderName(k) {
+				continue
+			}
+			h.Set(k, text(v))
+		}
+		m.header = h
+	}
+	switch {
+	case len(out.Body) == 0:
+	case bytes.Equal(out.Body, []byte("null")):
+		m.body = nil
+	case out.Body[0] == '"':
+		var s string
+		json.Unmarshal(out.Body, &s)
+		m.body = []byte(s)
+	default:
+		m.body = out.Body
+	}
+	return nil
+}

@@ -1,0 +1,259 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/reactord/reactord/internal/seal"
+)
+
+// ProxiesBucket is the key-value bucket of pre-configured proxy records.
+const ProxiesBucket = "reactord_proxies"
+
+// ProxyTransform is one request or response transform of a proxy, as the seed's
+// Proxy Request/Response Transform objects describe it.
+type ProxyTransform struct {
+	// Type is code (default), tokenize, mask, append_json, append_text or append_header.
+	Type        string          `json:"type,omitempty"`
+	Code        string          `json:"code,omitempty"`
+	Runtime     *Runtime        `json:"runtime,omitempty"`
+	Matcher     string          `json:"matcher,omitempty"`
+	Expression  string          `json:"expression,omitempty"`
+	Replacement string          `json:"replacement,omitempty"`
+	Options     json.RawMessage `json:"options,omitempty"`
+	// Bundle is the sha256 of a code transform's bundle (not shown by the API).
+	Bundle string `json:"-"`
+}
+
+// Proxy is a pre-configured proxy record as the API shows it.
+type Proxy struct {
+	ID                    string            `json:"id"`
+	TenantID              string            `json:"tenant_id"`
+	Name                  string            `json:"name"`
+	Key                   string            `json:"key"`
+	DestinationURL        string            `json:"destination_url"`
+	RequestTransforms     []ProxyTransform  `json:"request_transforms"`
+	ResponseTransforms    []ProxyTransform  `json:"response_transforms"`
+	Configuration         map[string]string `json:"configuration,omitempty"`
+	ApplicationID         string            `json:"application_id,omitempty"`
+	RequireAuth           bool              `json:"require_auth"`
+	DisableDetokenization bool              `json:"disable_detokenization"`
+	CreatedBy             string            `json:"created_by,omitempty"`
+	CreatedAt             time.Time         `json:"created_at"`
+	ModifiedBy            string            `json:"modified_by,omitempty"`
+	ModifiedAt            *time.Time        `json:"modified_at,omitempty"`
+	// Revision is the record's revision in the bucket, for optimistic updates and
+	// for keying warm instances of its code transforms per version.
+	Revision uint64 `json:"-"`
+}
+
+// storedTransform keeps the bundle hash the API hides.
+type storedTransform struct {
+	ProxyTransform
+	Bundle string `json:"bundle,omitempty"`
+}
+
+// storedProxy is the at-rest form: configuration sealed with the record id as aad.
+type storedProxy struct {
+	Proxy
+	RequestTransforms  []storedTransform `json:"request_transforms"`
+	ResponseTransforms []storedTransform `json:"response_transforms"`
+	SealedConfig       []byte            `json:"configuration_sealed,omitempty"`
+	Configuration      any               `json:"configuration,omitempty"` // always empty at rest
+}
+
+// Proxies is the proxy bucket.
+type Proxies struct {
+	kv  jetstream.KeyValue
+	key *seal.Key
+}
+
+// OpenProxies opens (or creates) the proxy bucket.
+func OpenProxies(ctx context.Context, js jetstream.JetStream, key *seal.Key) (*Proxies, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: ProxiesBucket, History: 1, Storage: jetstream.FileStorage})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", ProxiesBucket, err)
+	}
+	return &Proxies{kv: kv, key: key}, nil
+}
+
+func toStored(ts []ProxyTransform) []storedTransform {
+	out := make([]storedTransform, len(ts))
+	for i, t := range ts {
+		out[i] = storedTransform{ProxyTransform: t, Bundle: t.Bundle}
+	}
+	return out
+}
+
+func fromStored(ts []storedTransform) []ProxyTransform {
+	out := make([]ProxyTransform, len(ts))
+	for i, t := range ts {
+		out[i] = t.ProxyTransform
+		out[i].Bundle = t.Bundle
+	}
+	return out
+}
+
+func (s *Proxies) encode(p *Proxy) ([]byte, error) {
+	st := storedProxy{Proxy: *p, RequestTransforms: toStored(p.RequestTransforms), ResponseTransforms: toStored(p.ResponseTransforms)}
+	st.Proxy.Configuration = nil
+	if len(p.Configuration) > 0 {
+		plain, err := json.Marshal(p.Configuration)
+		if err != nil {
+			return nil, err
+		}
+		st.SealedConfig = s.key.Seal(plain, []byte(p.ID))
+	}
+	return json.Marshal(st)
+}
+
+func (s *Proxies) decode(b []byte, rev uint64) (*Proxy, error) {
+	var st storedProxy
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("store: corrupt proxy record: %w", err)
+	}
+	p := st.Proxy
+	p.RequestTransforms, p.ResponseTransforms = fromStored(st.RequestTransforms), fromStored(st.ResponseTransforms)
+	p.Revision = rev
+	if len(st.SealedConfig) > 0 {
+		plain, err := s.key.Open(st.SealedConfig, []byte(p.ID))
+		if err != nil {
+			return nil, fmt.Errorf("store: proxy %s configuration: %w", p.ID, err)
+		}
+		if err := json.Unmarshal(plain, &p.Configuration); err != nil {
+			return nil, fmt.Errorf("store: proxy %s configuration: %w", p.ID, err)
+		}
+	}
+	return &p, nil
+}
+
+// Create stores a new proxy.
+func (s *Proxies) Create(ctx context.Context, p *Proxy) error {
+	b, err := s.encode(p)
+	if err != nil {
+		return err
+	}
+	rev, err := s.kv.Create(ctx, p.ID, b)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return ErrExists
+	}
+	if err != nil {
+		return fmt.Errorf("store: create proxy: %w", err)
+	}
+	p.Revision = rev
+	return nil
+}
+
+// Get returns a proxy or ErrNotFound.
+func (s *Proxies) Get(ctx context.Context, id string) (*Proxy, error) {
+	e, err := s.kv.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get proxy: %w", err)
+	}
+	return s.decode(e.Value(), e.Revision())
+}
+
+// Update replaces a proxy if it is still at p.Revision, else ErrConflict.
+func (s *Proxies) Update(ctx context.Context, p *Proxy) error {
+	b, err := s.encode(p)
+	if err != nil {
+		return err
+	}
+	rev, err := s.kv.Update(ctx, p.ID, b, p.Revision)
+	if err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+			return ErrConflict
+		}
+		return fmt.Errorf("store: update proxy: %w", err)
+	}
+	p.Revision = rev
+	return nil
+}
+
+// Delete removes a proxy; deleting a missing one is ErrNotFound.
+func (s *Proxies) Delete(ctx context.Context, id string) error {
+	if _, err := s.Get(ctx, id); err != nil {
+		return err
+	}
+	if err := s.kv.Delete(ctx, id); err != nil {
+		return fmt.Errorf("store: delete proxy: %w", err)
+	}
+	return nil
+}
+
+// List returns every proxy, oldest first.
+func (s *Proxies) List(ctx context.Context) ([]*Proxy, error) {
+	lister, err := s.kv.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: list proxies: %w", err)
+	}
+	var out []*Proxy
+	for id := range lister.Keys() {
+		p, err := s.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, nil
+}
+
+// ProxyChange is one update of the bucket seen by Watch: a proxy, or its deletion.
+type ProxyChange struct {
+	ID    string
+	Proxy *Proxy // nil when deleted
+}
+
+// Watch streams every current proxy, then each change, until ctx ends.
+func (s *Proxies) Watch(ctx context.Context) (<-chan ProxyChange, error) {
+	w, err := s.kv.WatchAll(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: watch proxies: %w", err)
+	}
+	out := make(chan ProxyChange, 64)
+	go func() {
+		defer close(out)
+		defer w.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e == nil { // initial values done
+					continue
+				}
+				c := ProxyChange{ID: e.Key()}
+				if e.Operation() == jetstream.KeyValuePut {
+					p, err := s.decode(e.Value(), e.Revision())
+					if err != nil {
+						continue
+					}
+					c.Proxy = p
+				}
+				select {
+				case out <- c:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}

@@ -1,7 +1,10 @@
 package api
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -9,8 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reactord/reactord/expr"
 	"github.com/reactord/reactord/proxy"
 	"github.com/reactord/reactord/store"
+	"github.com/reactord/reactord/tokens"
 )
 
 // proxyMethods are the methods the seeds list for /proxy.
@@ -133,10 +138,77 @@ func (s *Server) proxyByKey(r *http.Request, key string) *store.Proxy {
 }
 
 // proxyTokens is the token access of one proxy call, on behalf of the application
-// (the caller's, or the proxy's own when it does not require auth). Tokens are not
-// part of this build yet: expressions answer a clear proxy_error.
+// (the caller's, or the proxy's own when it does not require auth).
 func (s *Server) proxyTokens(r *http.Request, applicationID string) proxy.Tokens {
-	return nil
+	if s.cfg.Tokens == nil {
+		return nil
+	}
+	return callTokens{s: s, appID: applicationID}
+}
+
+type callTokens struct {
+	s     *Server
+	appID string
+}
+
+// Evaluate implements proxy.Tokens: req.*, res.* and transform_identifier refs
+// resolve in scope, any other ref is a token of the tenant.
+func (t callTokens) Evaluate(ctx context.Context, src string, scope *proxy.Scope) (any, error) {
+	tokenRef := t.s.cfg.Tokens.Resolver(t.s.cfg.System.TenantID)
+	resolve := func(ctx context.Context, ref expr.Ref) (any, error) {
+		if scope != nil {
+			switch {
+			case ref.Keyed && ref.Name == "transform_identifier":
+				v, ok := scope.Transforms[ref.Value]
+				if !ok {
+					return nil, fmt.Errorf("no earlier tokenize transform has the identifier %q", ref.Value)
+				}
+				return v, nil
+			case !ref.Keyed && ref.Name == "req":
+				return expr.Lookup(scope.Req, ref.Path...), nil
+			case !ref.Keyed && ref.Name == "res":
+				return expr.Lookup(scope.Res, ref.Path...), nil
+			}
+		}
+		return tokenRef(ctx, ref)
+	}
+	v, err := expr.EvalString(ctx, src, resolve)
+	if err != nil {
+		var ee *expr.Error
+		if errors.As(err, &ee) {
+			return nil, proxy.Errorf(http.StatusBadRequest, "%s", ee.Error())
+		}
+		return nil, err
+	}
+	return v, nil
+}
+
+// Tokenize implements proxy.Tokens: one token created by the call's application,
+// returned with its data masked.
+func (t callTokens) Tokenize(ctx context.Context, req map[string]any) (map[string]any, error) {
+	raw, err := json.Marshal(req)
+	if err != nil {
+		return nil, proxy.Errorf(http.StatusBadRequest, "the token request is not JSON: %v", err)
+	}
+	q, err := tokens.ParseCreateRequest(raw)
+	if err == nil {
+		q.TenantID, q.CreatedBy = t.s.cfg.System.TenantID, t.appID
+		var tok *tokens.Token
+		if tok, err = t.s.cfg.Tokens.Create(ctx, q); err == nil {
+			if tok, err = tok.Masked(ctx); err == nil {
+				var out map[string]any
+				b, _ := json.Marshal(tok)
+				return out, json.Unmarshal(b, &out)
+			}
+		}
+	}
+	var ve *tokens.ValidationError
+	if errors.As(err, &ve) {
+		e := proxy.Errorf(http.StatusBadRequest, "the tokenize transform's token is not valid")
+		e.Fields = ve.Fields
+		return nil, e
+	}
+	return nil, err
 }
 
 // withoutParam removes a parameter from a raw query, keeping the rest as sent.

@@ -34,6 +34,7 @@ func measureService(ctx context.Context, add func(name, value, target, note stri
 	defer os.RemoveAll(dir)
 	cache, _ := os.UserCacheDir()
 	svc, err := service.Start(ctx, service.Options{DataDir: dir, Gateway: true, ManagementKey: benchKey, Tiers: runtime.Tiers,
+		ProxyAllowHTTP: true, ProxyAllowPrivate: true, // the benchmark's destination is on loopback
 		Pools: scheduler.PoolsConfig{QueueWait: 2 * time.Second}, Runtime: runtime.Config{CacheDir: cache + "/reactord/wazero"},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -127,6 +128,9 @@ func measureService(ctx context.Context, add func(name, value, target, note stri
 	add("service: RSS with 100 reactors x 1 warm instance", fmt.Sprintf("%d MiB (+%d MiB)", rss()>>20, (rss()-rssBefore)>>20), "",
 		fmt.Sprintf("whole process: NATS, gateway, worker; the 100 snapshot images add %d MiB of shared memory (memfd) outside RSS", (meminfo("Shmem:")-shmemBefore)>>20))
 
+	if err := measureProxy(client, base, add); err != nil {
+		return fmt.Errorf("proxy: %w", err)
+	}
 	return nodeHTTPBaseline(client, body, check, add)
 }
 
@@ -161,6 +165,19 @@ func postJSON(client *http.Client, url, key string, body []byte) (int, []byte, e
 
 // load runs clients sequential requests each for d and returns every latency.
 func load(client *http.Client, url, key string, body []byte, clients int, d time.Duration, check func(int, []byte) error) ([]time.Duration, int, time.Duration, error) {
+	return loadRequests(client, func() *http.Request {
+		req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+		if key != "" {
+			req.Header.Set("BT-API-KEY", key)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		return req
+	}, clients, d, check)
+}
+
+// loadRequests sends the requests newReq makes from clients goroutines for d and
+// returns every latency, their count and the elapsed time.
+func loadRequests(client *http.Client, newReq func() *http.Request, clients int, d time.Duration, check func(int, []byte) error) ([]time.Duration, int, time.Duration, error) {
 	var mu sync.Mutex
 	var all []time.Duration
 	var firstErr error
@@ -174,10 +191,15 @@ func load(client *http.Client, url, key string, body []byte, clients int, d time
 			var mine []time.Duration
 			for time.Now().Before(end) {
 				t := time.Now()
-				status, b, err := postJSON(client, url, key, body)
+				resp, err := client.Do(newReq())
+				var b []byte
+				if err == nil {
+					b, err = io.ReadAll(resp.Body)
+					resp.Body.Close()
+				}
 				mine = append(mine, time.Since(t))
 				if err == nil {
-					err = check(status, b)
+					err = check(resp.StatusCode, b)
 				}
 				if err != nil {
 					mu.Lock()

@@ -71,7 +71,10 @@ type Server struct {
 	limits  *limiters
 	builds  *builds
 	grants  grants
-	base    context.Context // the gateway's lifetime, set by Watch
+	// principals caches each application's principal by revision; a principal's
+	// permission map is shared and never written after it is built.
+	principals sync.Map
+	base       context.Context // the gateway's lifetime, set by Watch
 
 	mu    sync.RWMutex
 	cache map[string]*store.Reactor // kept current by Watch
@@ -229,7 +232,22 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 	if a.Expired(time.Now()) {
 		return principal{}, errUnauthenticated
 	}
-	return principalOf(a), nil
+	return s.principalOf(a), nil
+}
+
+type cachedPrincipal struct {
+	revision uint64
+	p        principal
+}
+
+// principalOf returns an application's principal, computed once per revision.
+func (s *Server) principalOf(a *store.Application) principal {
+	if c, ok := s.principals.Load(a.ID); ok && c.(cachedPrincipal).revision == a.Revision {
+		return c.(cachedPrincipal).p
+	}
+	p := principalOf(a)
+	s.principals.Store(a.ID, cachedPrincipal{a.Revision, p})
+	return p
 }
 
 func principalOf(a *store.Application) principal {

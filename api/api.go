@@ -21,6 +21,7 @@ import (
 	"github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/scheduler"
 	"github.com/reactord/reactord/store"
+	"github.com/reactord/reactord/tokens"
 )
 
 // Config wires a Server.
@@ -43,6 +44,8 @@ type Config struct {
 	// ProxyAllowHTTP and ProxyAllowPrivate relax the destination_url checks
 	// (plain HTTP; IP addresses) for development and tests.
 	ProxyAllowHTTP, ProxyAllowPrivate bool
+	// Tokens stores tokens; nil serves no /tokens and detokenizes nothing.
+	Tokens *tokens.Store
 }
 
 // Server serves the API.
@@ -89,6 +92,11 @@ func New(cfg Config) *Server {
 		s.route("DELETE /proxies/{id}", "proxy:delete", s.deleteProxy)
 		s.mux.HandleFunc("/proxy", s.invokeProxy)
 		s.mux.HandleFunc("/proxy/", s.invokeProxy)
+	}
+	if cfg.Tokens != nil {
+		s.route("POST /tokens", "token:create", s.createToken)
+		s.route("GET /tokens/{id}", "token:read", s.getToken)
+		s.route("DELETE /tokens/{id}", "token:delete", s.deleteToken)
 	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

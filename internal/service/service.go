@@ -28,6 +28,7 @@ import (
 	"github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/scheduler"
 	"github.com/reactord/reactord/store"
+	"github.com/reactord/reactord/tokens"
 )
 
 // Options select the parts to run and configure them.
@@ -166,11 +167,15 @@ func Start(ctx context.Context, o Options) (s *Service, err error) {
 		if err != nil {
 			return nil, err
 		}
+		toks, err := tokens.Open(ctx, js, key)
+		if err != nil {
+			return nil, err
+		}
 		dispatcher := scheduler.NewDispatcher(s.nc)
 		px := proxy.New(proxy.Config{Invoker: dispatcher, Policy: egress.Policy{AllowPrivate: o.ProxyAllowPrivate},
 			AllowHTTP: o.ProxyAllowHTTP, Logger: o.Logger})
 		srv := api.New(api.Config{Reactors: reactors, Bundles: bundles, Engine: s.eng, Dispatcher: dispatcher,
-			System: sys, Logger: o.Logger, Registerer: reg, Healthy: healthy,
+			System: sys, Tokens: toks, Logger: o.Logger, Registerer: reg, Healthy: healthy,
 			Proxies: proxies, Proxy: px, ProxyAllowHTTP: o.ProxyAllowHTTP, ProxyAllowPrivate: o.ProxyAllowPrivate})
 		if err := srv.Watch(ctx); err != nil {
 			return nil, err

@@ -1,0 +1,129 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/reactord/reactord/expr"
+	"github.com/reactord/reactord/tokens"
+)
+
+// createToken answers POST /tokens with the token, its data masked (as the seed's
+// create response shows it).
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p principal) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+			writeError(w, r, http.StatusUnsupportedMediaType, "Unsupported Media Type", "the body must be application/json", nil)
+			return
+		}
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, r, http.StatusRequestEntityTooLarge, "Payload Too Large",
+				"the request body exceeds the limit of "+itoa(tooBig.Limit)+" bytes", nil)
+			return
+		}
+		writeError(w, r, http.StatusBadRequest, "Bad Request", "the body could not be read", nil)
+		return
+	}
+	if !json.Valid(body) {
+		writeError(w, r, http.StatusBadRequest, "Bad Request", "the body is not valid JSON", nil)
+		return
+	}
+	q, err := tokens.ParseCreateRequest(body)
+	if err != nil {
+		s.tokenError(w, r, err)
+		return
+	}
+	q.TenantID, q.CreatedBy = s.cfg.System.TenantID, p.ApplicationID
+	t, err := s.cfg.Tokens.Create(r.Context(), q)
+	if err != nil {
+		s.tokenError(w, r, err)
+		return
+	}
+	if t, err = t.Masked(r.Context()); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, t)
+}
+
+// getToken answers GET /tokens/{id}: plaintext data with token:reveal, else masked
+// (no data when the token has no mask).
+func (s *Server) getToken(w http.ResponseWriter, r *http.Request, p principal) {
+	t, err := s.cfg.Tokens.Get(r.Context(), s.cfg.System.TenantID, r.PathValue("id"))
+	if err != nil {
+		s.tokenError(w, r, err)
+		return
+	}
+	if !p.can("token:reveal") {
+		if t, err = t.Masked(r.Context()); err != nil {
+			s.internal(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, p principal) {
+	if err := s.cfg.Tokens.Delete(r.Context(), s.cfg.System.TenantID, r.PathValue("id")); err != nil {
+		s.tokenError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// detokenize replaces the {{ }} expressions in a reactor's args with token data for
+// the caller (who passed the route's token:use check). On failure it has answered
+// (400 naming the expression) and returns false.
+func (s *Server) detokenize(w http.ResponseWriter, r *http.Request, args json.RawMessage) (json.RawMessage, bool) {
+	if s.cfg.Tokens == nil || len(args) == 0 {
+		return args, true
+	}
+	out, err := s.cfg.Tokens.Detokenize(r.Context(), s.cfg.System.TenantID, args)
+	if err != nil {
+		s.tokenError(w, r, err)
+		return nil, false
+	}
+	return out, true
+}
+
+// tokenize turns a reactor result's tokenize block into tokens created by the
+// caller, returning the "tokens" value of the response. On failure it has answered
+// (400 with the invalid fields of the block) and returns false.
+func (s *Server) tokenize(w http.ResponseWriter, r *http.Request, p principal, block json.RawMessage) (json.RawMessage, bool) {
+	if s.cfg.Tokens == nil || len(block) == 0 {
+		return nil, true
+	}
+	out, err := s.cfg.Tokens.Tokenize(r.Context(), s.cfg.System.TenantID, p.ApplicationID, block)
+	if err != nil {
+		s.tokenError(w, r, err)
+		return nil, false
+	}
+	return out, true
+}
+
+// tokenError answers a tokens or expr error with its status: expressions and
+// validation 400, missing token 404, id taken 409, the rest 500.
+func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, err error) {
+	var ee *expr.Error
+	var ve *tokens.ValidationError
+	switch {
+	case errors.As(err, &ee):
+		writeError(w, r, http.StatusBadRequest, "Bad Request", ee.Error(), nil)
+	case errors.As(err, &ve):
+		writeError(w, r, http.StatusBadRequest, "Bad Request", "one or more validation errors occurred", ve.Fields)
+	case errors.Is(err, tokens.ErrNotFound):
+		writeError(w, r, http.StatusNotFound, "Not Found", "token not found", nil)
+	case errors.Is(err, tokens.ErrExists):
+		writeError(w, r, http.StatusConflict, "Conflict", err.Error(), map[string][]string{"id": {err.Error()}})
+	default:
+		s.internal(w, r, err)
+	}
+}

@@ -1,0 +1,25 @@
+package tokens
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// SetNow replaces the store's clock (expiry tests).
+func SetNow(s *Store, now func() time.Time) { s.now = now }
+
+// Count returns how many token records the bucket holds.
+func Count(ctx context.Context, s *Store) (int, error) {
+	keys, err := s.kv.ListKeys(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for k := range keys.Keys() {
+		if strings.HasPrefix(k, "t.") {
+			n++
+		}
+	}
+	return n, nil
+}

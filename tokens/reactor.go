@@ -1,0 +1,193 @@
+package tokens
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/reactord/reactord/expr"
+)
+
+// Detokenize replaces the {{ token-id }} expressions in args with the tokens' data
+// (see package expr: `{{ id | json: '$.path' }}`, `{{ id.field }}`, interpolation in
+// longer strings). At most MaxPerRequest distinct tokens. Errors name the expression:
+// an *expr.Error wrapping ErrNotFound, expr.ErrSyntax or expr.ErrLimit, all of them
+// the caller's fault (400). The caller's token:use permission is checked by the API.
+func (s *Store) Detokenize(ctx context.Context, tenantID string, args json.RawMessage) (json.RawMessage, error) {
+	if len(args) == 0 {
+		return args, nil
+	}
+	return expr.EvalJSON(ctx, args, s.Resolver(tenantID), MaxPerRequest)
+}
+
+// Resolver resolves a bare ref (a token id, optionally with a dotted path into its
+// data) to the token's plaintext data in the tenant; other forms are refused.
+func (s *Store) Resolver(tenantID string) expr.Resolver {
+	return func(ctx context.Context, r expr.Ref) (any, error) {
+		if r.Keyed {
+			return nil, fmt.Errorf("%s is not a token reference", r)
+		}
+		t, err := s.Get(ctx, tenantID, r.Name)
+		if err != nil {
+			return nil, err
+		}
+		if len(r.Path) == 0 {
+			return t.Data, nil // verbatim, key order kept
+		}
+		v, err := decode(t.Data)
+		if err != nil {
+			return nil, fmt.Errorf("token %s: %w", r.Name, err)
+		}
+		return expr.Lookup(v, r.Path...), nil
+	}
+}
+
+// IsCallerError reports whether err from Detokenize or Tokenize is the request's
+// fault (answer 400) rather than the service's.
+func IsCallerError(err error) bool {
+	var ee *expr.Error
+	var ve *ValidationError
+	return errors.As(err, &ee) || errors.As(err, &ve) || errors.Is(err, ErrExists)
+}
+
+// Tokenize creates the tokens a reactor result's tokenize block asks for and returns
+// the block with each request replaced by the created token (masked data), in the
+// seed's tokenize shapes: an object with type and data is one create request; other
+// objects and arrays are walked; any other non-null value becomes a "token" token
+// and is replaced by its id. Everything is validated before anything is stored;
+// errors are a *ValidationError with fields named by their place in the block
+// (e.g. "card.data.number"). Tokens created before a storage failure are deleted.
+func (s *Store) Tokenize(ctx context.Context, tenantID, createdBy string, tokenize json.RawMessage) (json.RawMessage, error) {
+	if len(bytes.TrimSpace(tokenize)) == 0 || string(bytes.TrimSpace(tokenize)) == "null" {
+		return nil, nil
+	}
+	v, err := decode(tokenize)
+	if err != nil {
+		return nil, &ValidationError{Fields: map[string][]string{"tokenize": {"is not valid JSON"}}}
+	}
+	tk := &tokenizer{s: s, tenant: tenantID, by: createdBy, errs: fieldErrors{}}
+	out := tk.walk(ctx, v, "")
+	if len(tk.errs) > 0 {
+		return nil, &ValidationError{Fields: tk.errs}
+	}
+	for i, t := range tk.created {
+		if err := s.put(ctx, t); err != nil {
+			for _, done := range tk.created[:i] {
+				s.Delete(ctx, tenantID, done.ID)
+			}
+			if errors.Is(err, ErrExists) {
+				return nil, &ValidationError{Fields: map[string][]string{tk.where[i] + "id": {fmt.Sprintf("a token with id %q already exists", t.ID)}}}
+			}
+			return nil, err
+		}
+	}
+	for i, t := range tk.created {
+		m, err := t.Masked(ctx)
+		if err != nil {
+			return nil, err
+		}
+		*tk.slots[i] = m
+	}
+	b, err := json.Marshal(out)
+	return b, err
+}
+
+type tokenizer struct {
+	s      *Store
+	tenant string
+	by     string
+	errs   fieldErrors
+	// created[i] goes into *slots[i] once stored; where[i] prefixes its field errors.
+	created []*Token
+	slots   []*any
+	where   []string
+}
+
+func (tk *tokenizer) walk(ctx context.Context, v any, at string) any {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case map[string]any:
+		_, hasType := v["type"].(string)
+		if _, hasData := v["data"]; hasType && hasData {
+			raw, _ := json.Marshal(v)
+			r, err := ParseCreateRequest(raw)
+			if err == nil {
+				slot := new(any)
+				tk.create(ctx, r, at, slot)
+				return slot
+			}
+			tk.merge(err, at)
+			return nil
+		}
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = tk.walk(ctx, e, join(at, k))
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = tk.walk(ctx, e, at+"["+strconv.Itoa(i)+"]")
+		}
+		return out
+	default:
+		raw, _ := json.Marshal(v)
+		t := tk.create(ctx, CreateRequest{Type: "token", Data: raw}, at, nil)
+		if t == nil {
+			return nil
+		}
+		return t.ID
+	}
+}
+
+func join(at, k string) string {
+	if at == "" {
+		return k
+	}
+	return at + "." + k
+}
+
+func (tk *tokenizer) create(ctx context.Context, r CreateRequest, at string, slot *any) *Token {
+	if len(tk.created) >= MaxPerRequest {
+		tk.errs.add("tokenize", "at most %d tokens per request", MaxPerRequest)
+		return nil
+	}
+	r.TenantID, r.CreatedBy = tk.tenant, tk.by
+	t, err := tk.s.prepare(ctx, r)
+	if err != nil {
+		tk.merge(err, at)
+		return nil
+	}
+	prefix := ""
+	if at != "" {
+		prefix = at + "."
+	}
+	if slot == nil {
+		slot = new(any) // a plain value shows the id only
+	}
+	tk.created, tk.slots, tk.where = append(tk.created, t), append(tk.slots, slot), append(tk.where, prefix)
+	return t
+}
+
+func (tk *tokenizer) merge(err error, at string) {
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		tk.errs.add(orRoot(at), "%v", err)
+		return
+	}
+	for f, msgs := range ve.Fields {
+		k := join(at, f)
+		tk.errs[k] = append(tk.errs[k], msgs...)
+	}
+}
+
+func orRoot(at string) string {
+	if at == "" {
+		return "tokenize"
+	}
+	return at
+}

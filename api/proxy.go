@@ -1,7 +1,10 @@
 package api
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -9,8 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reactord/reactord/expr"
 	"github.com/reactord/reactord/proxy"
 	"github.com/reactord/reactord/store"
+	"github.com/reactord/reactord/tokens"
 )
 
 // proxyMethods are the methods the seeds list for /proxy.
@@ -133,10 +138,105 @@ func (s *Server) proxyByKey(r *http.Request, key string) *store.Proxy {
 }
 
 // proxyTokens is the token access of one proxy call, on behalf of the application
-// (the caller's, or the proxy's own when it does not require auth). Tokens are not
-// part of this build yet: expressions answer a clear proxy_error.
+// (the caller's, or the proxy's own when it does not require auth); nil when this
+// gateway keeps no tokens.
 func (s *Server) proxyTokens(r *http.Request, applicationID string) proxy.Tokens {
-	return nil
+	if s.cfg.Tokens == nil {
+		return nil
+	}
+	return &callTokens{store: s.cfg.Tokens, tenant: s.cfg.System.TenantID, app: applicationID, resolve: s.cfg.Tokens.Resolver(s.cfg.System.TenantID),
+		seen: map[string]bool{}}
+}
+
+// callTokens implements proxy.Tokens with the expr evaluator and the token store.
+type callTokens struct {
+	store   *tokens.Store
+	tenant  string
+	app     string
+	resolve expr.Resolver
+	seen    map[string]bool // distinct tokens referenced by the call
+}
+
+// Evaluate implements proxy.Tokens: req.* and res.* read the bodies (req.body.x
+// works too), transform_identifier: 'id' an earlier tokenize transform's token, and
+// any other ref is a token id, at most tokens.MaxPerRequest distinct ones per call.
+func (c *callTokens) Evaluate(ctx context.Context, s string, scope *proxy.Scope) (any, error) {
+	v, err := expr.EvalString(ctx, s, func(ctx context.Context, ref expr.Ref) (any, error) {
+		if scope != nil {
+			switch {
+			case ref.Keyed && ref.Name == "transform_identifier":
+				t, ok := scope.Transforms[ref.Value]
+				if !ok {
+					return nil, fmt.Errorf("no earlier tokenize transform has the identifier %q", ref.Value)
+				}
+				return t, nil
+			case !ref.Keyed && (ref.Name == "req" || ref.Name == "res"):
+				body := scope.Req
+				if ref.Name == "res" {
+					body = scope.Res
+				}
+				v := expr.Lookup(body, ref.Path...)
+				if v == nil && len(ref.Path) > 0 && ref.Path[0] == "body" {
+					v = expr.Lookup(body, ref.Path[1:]...)
+				}
+				return v, nil
+			}
+		}
+		if !ref.Keyed && !c.seen[ref.Name] {
+			if len(c.seen) >= tokens.MaxPerRequest {
+				return nil, fmt.Errorf("%w: at most %d tokens per proxy request", expr.ErrLimit, tokens.MaxPerRequest)
+			}
+			c.seen[ref.Name] = true
+		}
+		return c.resolve(ctx, ref)
+	})
+	if err != nil {
+		return nil, tokenProxyError(err)
+	}
+	return v, nil
+}
+
+// Tokenize implements proxy.Tokens: the token is created for the call's
+// application and returned with its data masked, as POST /tokens answers.
+func (c *callTokens) Tokenize(ctx context.Context, req map[string]any) (map[string]any, error) {
+	raw, err := json.Marshal(req)
+	if err != nil {
+		return nil, proxy.Errorf(http.StatusBadRequest, "the tokenize transform's token is not valid JSON: %v", err)
+	}
+	q, err := tokens.ParseCreateRequest(raw)
+	if err != nil {
+		return nil, tokenProxyError(err)
+	}
+	q.TenantID, q.CreatedBy = c.tenant, c.app
+	t, err := c.store.Create(ctx, q)
+	if err != nil {
+		return nil, tokenProxyError(err)
+	}
+	if t, err = t.Masked(ctx); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	return out, json.Unmarshal(b, &out)
+}
+
+// tokenProxyError maps expr and tokens errors to proxy errors: the caller's
+// mistakes (bad expression, unknown token, invalid token) are 400 naming the
+// expression or the fields; the rest stays an internal error.
+func tokenProxyError(err error) error {
+	var ve *tokens.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return &proxy.Error{Status: http.StatusBadRequest, Title: "Bad Request", Detail: "the tokenize transform's token is not valid", Fields: ve.Fields}
+	case errors.Is(err, tokens.ErrNotFound):
+		return proxy.Errorf(http.StatusBadRequest, "token not found: %v", err)
+	case tokens.IsCallerError(err):
+		return proxy.Errorf(http.StatusBadRequest, "%v", err)
+	}
+	return err
 }
 
 // withoutParam removes a parameter from a raw query, keeping the rest as sent.

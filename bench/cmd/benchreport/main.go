@@ -28,6 +28,7 @@ func main() {
 	readme := flag.String("readme", "", "README to update between <!-- bench:start --> and <!-- bench:end -->")
 	iterations := flag.Int("n", 2000, "iterations for the per-invocation figures")
 	service := flag.Bool("service", true, "also measure the service path (HTTP -> NATS -> wasm)")
+	proxyOnly := flag.Bool("proxy-only", false, "measure only the proxy figures")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -39,7 +40,16 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	rows, err := measure(context.Background(), *iterations, *service)
+	var rows []row
+	var err error
+	if *proxyOnly {
+		err = measureProxy(context.Background(), func(name, value, target, note string) {
+			rows = append(rows, row{name, value, target, note})
+			fmt.Fprintf(os.Stderr, "%-44s %s\n", name, value)
+		})
+	} else {
+		rows, err = measure(context.Background(), *iterations, *service)
+	}
 	if err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
@@ -190,6 +200,9 @@ func measure(ctx context.Context, n int, service bool) ([]row, error) {
 	if service {
 		if err := measureService(ctx, add); err != nil {
 			return nil, fmt.Errorf("service benchmark: %w", err)
+		}
+		if err := measureProxy(ctx, add); err != nil {
+			return nil, fmt.Errorf("proxy benchmark: %w", err)
 		}
 	}
 	node, err := nodeBaseline()

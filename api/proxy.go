@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -123,6 +124,10 @@ func (s *Server) invokeProxy(w http.ResponseWriter, r *http.Request) {
 func (s *Server) proxyByKey(r *http.Request, key string) *store.Proxy {
 	if px := s.proxies.byProxyKey(key); px != nil {
 		return px
+	}
+	// Only a key of the shape this gateway generates is worth a store scan.
+	if _, err := hex.DecodeString(key); err != nil || len(key) != 32 {
+		return nil
 	}
 	all, err := s.cfg.Proxies.List(r.Context())
 	if err != nil {

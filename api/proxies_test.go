@@ -326,3 +326,78 @@ func TestProxyHostileTransforms(t *testing.T) {
 		t.Errorf("destination got %s", r.body)
 	}
 }
+
+func TestProxyTokenTransforms(t *testing.T) {
+	e := startLocal(t)
+	dest, got := echoDestination(t)
+	tk := e.newApp(t, "private", "token:create", "token:read", "token:reveal", "token:use")
+	newToken := func(typ string, data any) string {
+		t.Helper()
+		resp, out := e.do(t, "POST", "/tokens", tk, map[string]any{"type": typ, "data": data})
+		if resp.StatusCode != 201 {
+			t.Fatalf("create token: %d %v", resp.StatusCode, out)
+		}
+		return out["id"].(string)
+	}
+	card := newToken("card", map[string]any{"number": "4242424242424242", "expiration_month": 12, "expiration_year": 2030})
+	secret := newToken("token", "s3cret")
+
+	// Ephemeral: JSON body, header and text interpolation, | json: selection.
+	body := `{"number": "{{ ` + card + ` | json: '$.number' }}", "card": "{{ ` + card + ` }}", "note": "secret={{ ` + secret + ` }}"}`
+	resp, out := e.raw(t, "POST", "/proxy", body, "BT-API-KEY", tk, "BT-PROXY-URL", dest.URL, "Content-Type", "application/json",
+		"X-Secret", "{{ "+secret+" }}")
+	r := <-got
+	want := `{"number": "4242424242424242", "card": {"expiration_month":12,"expiration_year":2030,"number":"4242424242424242"}, "note": "secret=s3cret"}`
+	if resp.StatusCode != 200 || r.body != want || r.header.Get("X-Secret") != "s3cret" {
+		t.Errorf("detokenized: %d %s; destination got %s %v", resp.StatusCode, out, r.body, r.header)
+	}
+	resp, out = e.raw(t, "POST", "/proxy", `{"a":"{{ 00000000-0000-0000-0000-000000000000 }}"}`, "BT-API-KEY", tk, "BT-PROXY-URL", dest.URL, "Content-Type", "application/json")
+	if resp.StatusCode != 400 || !bytes.Contains(out, []byte("proxy_error")) || !bytes.Contains(out, []byte("00000000-0000-0000-0000-000000000000")) {
+		t.Errorf("unknown token: %d %s", resp.StatusCode, out)
+	}
+	resp, out = e.raw(t, "POST", "/proxy", `{"a":"{{ bad expression ( }}"}`, "BT-API-KEY", tk, "BT-PROXY-URL", dest.URL, "Content-Type", "application/json")
+	if resp.StatusCode != 400 || !bytes.Contains(out, []byte("proxy_error")) {
+		t.Errorf("bad expression: %d %s", resp.StatusCode, out)
+	}
+	if len(got) != 0 {
+		t.Errorf("the destination was called after a detokenization error: %+v", <-got)
+	}
+
+	// Pre-configured: a request tokenize transform from {{ req.* }}, a response one
+	// from {{ res.* }}, and references to both in append_json and append_header.
+	resp2, px := e.do(t, "POST", "/proxies", key, map[string]any{
+		"name": "tokenizing", "destination_url": dest.URL, "require_auth": false,
+		"request_transforms": []any{map[string]any{"type": "tokenize", "options": map[string]any{
+			"identifier": "in", "token": map[string]any{"type": "token", "data": "{{ req.name }}"}}}},
+		"response_transforms": []any{
+			map[string]any{"type": "tokenize", "options": map[string]any{"identifier": "out", "token": map[string]any{"type": "card_number", "data": "{{ res.card }}"}}},
+			map[string]any{"type": "mask", "matcher": "regex", "expression": `"card":"(\d+)"`, "replacement": "*"},
+			map[string]any{"type": "append_json", "options": map[string]any{"location": "$.tokens.card", "value": "{{ transform_identifier: 'out' | json: '$.id' }}"}},
+			map[string]any{"type": "append_json", "options": map[string]any{"location": "$.tokens.masked", "value": "{{ transform_identifier: 'out' | json: '$.data' }}"}},
+			map[string]any{"type": "append_header", "options": map[string]any{"location": "X-Name-Token", "value": "{{ transform_identifier: 'in' | json: '$.id' }}"}},
+		},
+	})
+	if resp2.StatusCode != 201 {
+		t.Fatalf("create: %d %v", resp2.StatusCode, px)
+	}
+	resp, out = e.raw(t, "POST", "/proxy", `{"name":"Ann","card":"{{ `+secret+` }}"}`, "BT-PROXY-KEY", px["key"].(string), "Content-Type", "application/json")
+	r = <-got
+	if resp.StatusCode != 200 || r.body != `{"name":"Ann","card":"s3cret"}` {
+		t.Fatalf("tokenizing proxy: %d %s; destination got %s", resp.StatusCode, out, r.body)
+	}
+	var res map[string]any
+	json.Unmarshal(out, &res)
+	toks, _ := res["tokens"].(map[string]any)
+	cardID, _ := toks["card"].(string)
+	if res["card"] != "****************" || toks["masked"] != "XXXXXXXXXXXX4242" || cardID == "" {
+		t.Fatalf("response %s", out)
+	}
+	_, tok := e.do(t, "GET", "/tokens/"+cardID, tk, nil)
+	if tok["data"] != "4242424242424242" || tok["type"] != "card_number" { // tk may reveal
+		t.Errorf("response token %v", tok)
+	}
+	nameID := resp.Header.Get("X-Name-Token")
+	if resp, tok := e.do(t, "GET", "/tokens/"+nameID, tk, nil); resp.StatusCode != 200 || tok["type"] != "token" {
+		t.Errorf("request token %q: %d %v", nameID, resp.StatusCode, tok)
+	}
+}

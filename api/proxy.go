@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/reactord/reactord/expr"
@@ -124,6 +126,10 @@ func (s *Server) proxyByKey(r *http.Request, key string) *store.Proxy {
 	if px := s.proxies.byProxyKey(key); px != nil {
 		return px
 	}
+	// Only a key of the shape this gateway generates is worth a store scan.
+	if _, err := hex.DecodeString(key); err != nil || len(key) != 32 {
+		return nil
+	}
 	all, err := s.cfg.Proxies.List(r.Context())
 	if err != nil {
 		return nil
@@ -143,17 +149,21 @@ func (s *Server) proxyTokens(r *http.Request, applicationID string) proxy.Tokens
 	if s.cfg.Tokens == nil {
 		return nil
 	}
-	return callTokens{s: s, appID: applicationID}
+	return &callTokens{s: s, appID: applicationID, seen: map[string]bool{}}
 }
 
+// callTokens is one proxy call's token access; it counts the distinct tokens the
+// call uses against the per-request limit.
 type callTokens struct {
 	s     *Server
 	appID string
+	mu    sync.Mutex
+	seen  map[string]bool
 }
 
 // Evaluate implements proxy.Tokens: req.*, res.* and transform_identifier refs
 // resolve in scope, any other ref is a token of the tenant.
-func (t callTokens) Evaluate(ctx context.Context, src string, scope *proxy.Scope) (any, error) {
+func (t *callTokens) Evaluate(ctx context.Context, src string, scope *proxy.Scope) (any, error) {
 	tokenRef := t.s.cfg.Tokens.Resolver(t.s.cfg.System.TenantID)
 	resolve := func(ctx context.Context, ref expr.Ref) (any, error) {
 		if scope != nil {
@@ -170,6 +180,13 @@ func (t callTokens) Evaluate(ctx context.Context, src string, scope *proxy.Scope
 				return expr.Lookup(scope.Res, ref.Path...), nil
 			}
 		}
+		t.mu.Lock()
+		if !t.seen[ref.Name] && len(t.seen) >= tokens.MaxPerRequest {
+			t.mu.Unlock()
+			return nil, fmt.Errorf("a request may use at most %d tokens", tokens.MaxPerRequest)
+		}
+		t.seen[ref.Name] = true
+		t.mu.Unlock()
 		return tokenRef(ctx, ref)
 	}
 	v, err := expr.EvalString(ctx, src, resolve)
@@ -185,7 +202,7 @@ func (t callTokens) Evaluate(ctx context.Context, src string, scope *proxy.Scope
 
 // Tokenize implements proxy.Tokens: one token created by the call's application,
 // returned with its data masked.
-func (t callTokens) Tokenize(ctx context.Context, req map[string]any) (map[string]any, error) {
+func (t *callTokens) Tokenize(ctx context.Context, req map[string]any) (map[string]any, error) {
 	raw, err := json.Marshal(req)
 	if err != nil {
 		return nil, proxy.Errorf(http.StatusBadRequest, "the token request is not JSON: %v", err)

@@ -180,6 +180,12 @@ func text(v any) string {
 		return v
 	case nil:
 		return ""
+	case json.RawMessage: // token data kept verbatim by the evaluator
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			return s
+		}
+		return string(v)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

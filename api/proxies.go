@@ -155,11 +155,20 @@ func (s *Server) checkProxy(w http.ResponseWriter, r *http.Request, q *proxyRequ
 				continue
 			}
 			field := fmt.Sprintf("%s_transforms[%d].code", set.name, i)
-			if t.Runtime != nil && t.Runtime.Image == images.Node22 {
-				writeError(w, r, http.StatusUnprocessableEntity, "Unprocessable Entity",
-					"node22 transforms are built by the builder, which this deployment does not run yet; use node-bt",
-					map[string][]string{field: {"node22 is not available yet"}})
-				return false
+			if isNode22(t.Runtime) {
+				errs := map[string][]string{}
+				validateDependencies(t.Runtime, func(_, msg string) { errs[field] = append(errs[field], msg) })
+				if len(errs) > 0 {
+					writeError(w, r, http.StatusBadRequest, "Bad Request", "the proxy is not valid", errs)
+					return false
+				}
+				if s.cfg.Builder == nil && t.Runtime.Bundle == "" {
+					writeError(w, r, http.StatusUnprocessableEntity, "Unprocessable Entity",
+						"this deployment does not run the node22 builder; use node-bt",
+						map[string][]string{field: {"node22 needs the builder"}})
+					return false
+				}
+				continue // built asynchronously: the proxy goes through creating or updating
 			}
 			snap, err := s.cfg.Engine.Load(r.Context(), runtime.Bundle{Image: images.NodeBT, Code: []byte(t.Code)})
 			var codeErr *runtime.CodeError
@@ -214,11 +223,16 @@ func (s *Server) createProxy(w http.ResponseWriter, r *http.Request, p principal
 	rec := &store.Proxy{ID: uuid.NewString(), TenantID: s.cfg.System.TenantID, Key: newProxyKey(),
 		CreatedBy: p.ApplicationID, CreatedAt: time.Now().UTC().Truncate(time.Second)}
 	q.apply(rec)
+	if q.needsBuild() {
+		rec.State = store.StateCreating
+		rec.Requested = &store.ProxyRequested{RequestTransforms: rec.RequestTransforms, ResponseTransforms: rec.ResponseTransforms}
+	}
 	if err := s.cfg.Proxies.Create(r.Context(), rec); err != nil {
 		s.internal(w, r, err)
 		return
 	}
 	s.proxies.put(rec)
+	s.startProxyBuild(rec)
 	writeJSON(w, http.StatusCreated, rec)
 }
 
@@ -340,11 +354,26 @@ func wrapList(v any) any {
 }
 
 func (s *Server) updateProxy(w http.ResponseWriter, r *http.Request, p principal, rec *store.Proxy, q proxyRequest) (*store.Proxy, bool) {
+	if rec.State == store.StateCreating || rec.State == store.StateUpdating {
+		writeError(w, r, http.StatusConflict, "Conflict", "the proxy is "+rec.State+"; update it once its build finished", nil)
+		return nil, false
+	}
 	if !s.checkProxy(w, r, &q) {
 		return nil, false
 	}
 	next := *rec
 	q.apply(&next)
+	next.State, next.Requested = "", nil
+	if q.needsBuild() {
+		// The last good transforms keep serving while the new ones build.
+		next.Requested = &store.ProxyRequested{RequestTransforms: next.RequestTransforms, ResponseTransforms: next.ResponseTransforms}
+		next.State = store.StateUpdating
+		if rec.State == store.StateFailed {
+			next.State = store.StateCreating
+		} else {
+			next.RequestTransforms, next.ResponseTransforms = rec.RequestTransforms, rec.ResponseTransforms
+		}
+	}
 	now := time.Now().UTC().Truncate(time.Second)
 	next.ModifiedBy, next.ModifiedAt = p.ApplicationID, &now
 	err := s.cfg.Proxies.Update(r.Context(), &next)
@@ -357,6 +386,7 @@ func (s *Server) updateProxy(w http.ResponseWriter, r *http.Request, p principal
 		return nil, false
 	}
 	s.proxies.put(&next)
+	s.startProxyBuild(&next)
 	return &next, true
 }
 
@@ -371,6 +401,7 @@ func (s *Server) deleteProxy(w http.ResponseWriter, r *http.Request, p principal
 		s.internal(w, r, err)
 		return
 	}
+	s.builds.cancel(id)
 	s.proxies.drop(id)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -6,8 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reactord/reactord/internal/service"
 )
@@ -400,4 +403,67 @@ func TestProxyTokenTransforms(t *testing.T) {
 	if resp, tok := e.do(t, "GET", "/tokens/"+nameID, tk, nil); resp.StatusCode != 200 || tok["type"] != "token" {
 		t.Errorf("request token %q: %d %v", nameID, resp.StatusCode, tok)
 	}
+}
+
+// TestProxyNode22Transform: a node22 code transform is built like a node22 reactor
+// (creating -> active), gets the whole request in event.req, and an update that
+// fails to build leaves the proxy outdated with the last good transform serving.
+func TestProxyNode22Transform(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs npm packages")
+	}
+	cache, _ := os.UserCacheDir()
+	e := start(t, func(o *service.Options) {
+		o.ProxyAllowHTTP, o.ProxyAllowPrivate = true, true
+		o.Build = service.BuildOptions{CacheDir: filepath.Join(cache, "reactord-test", "build")}
+	})
+	dest, got := echoDestination(t)
+	transform := func(deps map[string]string) []any {
+		return []any{map[string]any{"type": "code", "runtime": map[string]any{"image": "node22", "dependencies": deps},
+			"code": `const dayjs = require('dayjs');
+module.exports = async (event) => ({ body: { ...event.req.body, method: event.req.method, path: event.req.path, year: dayjs(0).year() }, headers: event.req.headers });`}}
+	}
+	resp, px := e.do(t, "POST", "/proxies", key, map[string]any{"name": "node22 proxy", "destination_url": dest.URL, "require_auth": false,
+		"request_transforms": transform(map[string]string{"dayjs": "1.11.13"})})
+	if resp.StatusCode != 201 || px["state"] != "creating" {
+		t.Fatalf("create: %d %v", resp.StatusCode, px)
+	}
+	id, pkey := px["id"].(string), px["key"].(string)
+	if resp, body := e.raw(t, "POST", "/proxy", `{}`, "BT-PROXY-KEY", pkey, "Content-Type", "application/json"); resp.StatusCode != 409 || !bytes.Contains(body, []byte("proxy_error")) {
+		t.Errorf("invoke while creating: %d %s", resp.StatusCode, body)
+	}
+	wait := func(from string) map[string]any {
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			_, rec := e.do(t, "GET", "/proxies/"+id, key, nil)
+			if rec["state"] != from || time.Now().After(deadline) {
+				return rec
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if rec := wait("creating"); rec["state"] != "active" {
+		t.Fatalf("after the build: %v", rec)
+	}
+	call := func() {
+		t.Helper()
+		resp, body := e.raw(t, "POST", "/proxy/charges", `{"amount":5}`, "BT-PROXY-KEY", pkey, "Content-Type", "application/json")
+		if resp.StatusCode != 200 {
+			t.Fatalf("invoke: %d %s", resp.StatusCode, body)
+		}
+		if r := <-got; !sameBody("application/json", r.body, `{"amount":5,"method":"POST","path":"/charges","year":1970}`) {
+			t.Errorf("destination got %s", r.body)
+		}
+	}
+	call()
+	resp, _ = e.do(t, "PUT", "/proxies/"+id, key, map[string]any{"name": "node22 proxy", "destination_url": dest.URL, "require_auth": false,
+		"request_transforms": transform(map[string]string{"dayjs": "0.0.404"})})
+	if resp.StatusCode != 200 {
+		t.Fatalf("update: %d", resp.StatusCode)
+	}
+	rec := wait("updating")
+	if req, _ := rec["requested"].(map[string]any); rec["state"] != "outdated" || req["error_code"] == nil {
+		t.Fatalf("after the failed update: %v", rec)
+	}
+	call() // the last good transform keeps serving
 }

@@ -65,6 +65,10 @@ func (s *Server) invokeProxy(w http.ResponseWriter, r *http.Request) {
 			fail(proxy.Errorf(http.StatusNotFound, "no proxy has the key given in BT-PROXY-KEY or bt-proxy-key"))
 			return
 		}
+		if px.State == store.StateCreating || px.State == store.StateFailed {
+			fail(proxy.Errorf(http.StatusConflict, "the proxy cannot be invoked in state %s", px.State))
+			return
+		}
 		c.Proxy, c.Destination, appID = px, px.DestinationURL, px.ApplicationID
 	} else {
 		c.Destination = r.Header.Get("BT-PROXY-URL")

@@ -48,9 +48,23 @@ type Proxy struct {
 	CreatedAt             time.Time         `json:"created_at"`
 	ModifiedBy            string            `json:"modified_by,omitempty"`
 	ModifiedAt            *time.Time        `json:"modified_at,omitempty"`
+	// State is set while node22 code transforms build (as reactors: creating ->
+	// active or failed, updating -> active or outdated); Requested holds the pending
+	// transforms and, after a failed build, why.
+	State     string          `json:"state,omitempty"`
+	Requested *ProxyRequested `json:"requested,omitempty"`
 	// Revision is the record's revision in the bucket, for optimistic updates and
 	// for keying warm instances of its code transforms per version.
 	Revision uint64 `json:"-"`
+}
+
+// ProxyRequested is a proxy's pending deployment: transforms being built.
+type ProxyRequested struct {
+	RequestTransforms  []ProxyTransform `json:"request_transforms,omitempty"`
+	ResponseTransforms []ProxyTransform `json:"response_transforms,omitempty"`
+	ErrorCode          string           `json:"error_code,omitempty"`
+	ErrorMessage       string           `json:"error_message,omitempty"`
+	ErrorDetails       json.RawMessage  `json:"error_details,omitempty"`
 }
 
 // storedTransform keeps the bundle hash the API hides.

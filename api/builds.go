@@ -80,44 +80,55 @@ func validateDependencies(rt *store.Runtime, add func(field, msg string)) {
 
 func isNode22(rt *store.Runtime) bool { return rt != nil && rt.Image == images.Node22 }
 
+// run runs one build for id in the pool, cancelling an older one for the same id:
+// build runs holding a pool slot and returns what to record, which runs after the
+// slot is released, unless the build was cancelled (deleted, or shutting down: a
+// restart resumes it).
+func (b *builds) run(base context.Context, id string, build func(ctx context.Context) (record func(context.Context))) {
+	ctx, cancel := context.WithCancel(base)
+	b.mu.Lock()
+	if old := b.running[id]; old != nil {
+		old()
+	}
+	b.running[id] = cancel
+	b.mu.Unlock()
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer func() {
+			b.mu.Lock()
+			delete(b.running, id)
+			b.mu.Unlock()
+			cancel()
+		}()
+		select {
+		case b.sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		record := build(ctx)
+		<-b.sem
+		if ctx.Err() == nil {
+			record(context.WithoutCancel(ctx))
+		}
+	}()
+}
+
 // startBuild builds the reactor's requested deployment in the background and records
 // the outcome: active, or failed/outdated with the reason under requested.
 func (s *Server) startBuild(rec *store.Reactor) {
 	if rec.Requested == nil || rec.Requested.Reactor == nil {
 		return
 	}
-	pending := *rec.Requested.Reactor
-	id := rec.ID
-	ctx, cancel := context.WithCancel(s.base)
-	s.builds.mu.Lock()
-	if old := s.builds.running[id]; old != nil {
-		old()
-	}
-	s.builds.running[id] = cancel
-	s.builds.mu.Unlock()
-	s.builds.wg.Add(1)
-	go func() {
-		defer s.builds.wg.Done()
-		defer func() {
-			s.builds.mu.Lock()
-			delete(s.builds.running, id)
-			s.builds.mu.Unlock()
-			cancel()
-		}()
-		select {
-		case s.builds.sem <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
+	pending, id := *rec.Requested.Reactor, rec.ID
+	s.builds.run(s.base, id, func(ctx context.Context) func(context.Context) {
 		start := time.Now()
 		sha, failure := s.build(ctx, pending)
-		<-s.builds.sem
-		if ctx.Err() != nil {
-			return // deleted or shutting down; a restart resumes it
+		return func(ctx context.Context) {
+			s.log.Info("node22 build finished", "reactor_id", id, "ok", failure == nil, "duration", time.Since(start).String())
+			s.finishBuild(ctx, id, pending, sha, failure)
 		}
-		s.log.Info("node22 build finished", "reactor_id", id, "ok", failure == nil, "duration", time.Since(start).String())
-		s.finishBuild(context.WithoutCancel(ctx), id, pending, sha, failure)
-	}()
+	})
 }
 
 // build runs the builder and stores the bundle; a published bundle is only checked.

@@ -24,37 +24,17 @@ func (s *Server) startProxyBuild(rec *store.Proxy) {
 	if rec.Requested == nil {
 		return
 	}
-	pending := *rec.Requested
-	id := rec.ID
-	ctx, cancel := context.WithCancel(s.base)
-	s.builds.mu.Lock()
-	if old := s.builds.running[id]; old != nil {
-		old()
-	}
-	s.builds.running[id] = cancel
-	s.builds.mu.Unlock()
-	go func() {
-		defer func() {
-			s.builds.mu.Lock()
-			delete(s.builds.running, id)
-			s.builds.mu.Unlock()
-			cancel()
-		}()
-		select {
-		case s.builds.sem <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
+	pending, id := *rec.Requested, rec.ID
+	// The build fills in bundle addresses: on copies, not the shared record.
+	pending.RequestTransforms = slices.Clone(pending.RequestTransforms)
+	pending.ResponseTransforms = slices.Clone(pending.ResponseTransforms)
+	s.builds.run(s.base, id, func(ctx context.Context) func(context.Context) {
 		failure := s.buildTransforms(ctx, pending.RequestTransforms)
 		if failure == nil {
 			failure = s.buildTransforms(ctx, pending.ResponseTransforms)
 		}
-		<-s.builds.sem
-		if ctx.Err() != nil {
-			return
-		}
-		s.finishProxyBuild(context.WithoutCancel(ctx), id, pending, failure)
-	}()
+		return func(ctx context.Context) { s.finishProxyBuild(ctx, id, pending, failure) }
+	})
 }
 
 // buildTransforms builds each node22 code transform in place and stores each

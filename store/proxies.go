@@ -3,9 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -84,8 +82,8 @@ type storedProxy struct {
 
 // Proxies is the proxy bucket.
 type Proxies struct {
-	kv  jetstream.KeyValue
-	key *seal.Key
+	records records[Proxy]
+	key     *seal.Key
 }
 
 // OpenProxies opens (or creates) the proxy bucket.
@@ -94,7 +92,10 @@ func OpenProxies(ctx context.Context, js jetstream.JetStream, key *seal.Key) (*P
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", ProxiesBucket, err)
 	}
-	return &Proxies{kv: kv, key: key}, nil
+	s := &Proxies{key: key}
+	s.records = records[Proxy]{kv: kv, noun: "proxy", encode: s.encode, decode: s.decode,
+		created: func(p *Proxy) time.Time { return p.CreatedAt }}
+	return s, nil
 }
 
 func toStored(ts []ProxyTransform) []storedTransform {
@@ -148,83 +149,31 @@ func (s *Proxies) decode(b []byte, rev uint64) (*Proxy, error) {
 }
 
 // Create stores a new proxy.
-func (s *Proxies) Create(ctx context.Context, p *Proxy) error {
-	b, err := s.encode(p)
-	if err != nil {
-		return err
+func (s *Proxies) Create(ctx context.Context, r *Proxy) error {
+	rev, err := s.records.create(ctx, r.ID, r)
+	if err == nil {
+		r.Revision = rev
 	}
-	rev, err := s.kv.Create(ctx, p.ID, b)
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		return ErrExists
-	}
-	if err != nil {
-		return fmt.Errorf("store: create proxy: %w", err)
-	}
-	p.Revision = rev
-	return nil
+	return err
 }
 
 // Get returns a proxy or ErrNotFound.
-func (s *Proxies) Get(ctx context.Context, id string) (*Proxy, error) {
-	e, err := s.kv.Get(ctx, id)
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: get proxy: %w", err)
-	}
-	return s.decode(e.Value(), e.Revision())
-}
+func (s *Proxies) Get(ctx context.Context, id string) (*Proxy, error) { return s.records.get(ctx, id) }
 
-// Update replaces a proxy if it is still at p.Revision, else ErrConflict.
-func (s *Proxies) Update(ctx context.Context, p *Proxy) error {
-	b, err := s.encode(p)
-	if err != nil {
-		return err
+// Update replaces a proxy if it is still at r.Revision, else ErrConflict.
+func (s *Proxies) Update(ctx context.Context, r *Proxy) error {
+	rev, err := s.records.update(ctx, r.ID, r, r.Revision)
+	if err == nil {
+		r.Revision = rev
 	}
-	rev, err := s.kv.Update(ctx, p.ID, b, p.Revision)
-	if err != nil {
-		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
-			return ErrConflict
-		}
-		return fmt.Errorf("store: update proxy: %w", err)
-	}
-	p.Revision = rev
-	return nil
+	return err
 }
 
 // Delete removes a proxy; deleting a missing one is ErrNotFound.
-func (s *Proxies) Delete(ctx context.Context, id string) error {
-	if _, err := s.Get(ctx, id); err != nil {
-		return err
-	}
-	if err := s.kv.Delete(ctx, id); err != nil {
-		return fmt.Errorf("store: delete proxy: %w", err)
-	}
-	return nil
-}
+func (s *Proxies) Delete(ctx context.Context, id string) error { return s.records.delete(ctx, id) }
 
 // List returns every proxy, oldest first.
-func (s *Proxies) List(ctx context.Context) ([]*Proxy, error) {
-	lister, err := s.kv.ListKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("store: list proxies: %w", err)
-	}
-	var out []*Proxy
-	for id := range lister.Keys() {
-		p, err := s.Get(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
-	return out, nil
-}
+func (s *Proxies) List(ctx context.Context) ([]*Proxy, error) { return s.records.list(ctx) }
 
 // ProxyChange is one update of the bucket seen by Watch: a proxy, or its deletion.
 type ProxyChange struct {
@@ -234,40 +183,17 @@ type ProxyChange struct {
 
 // Watch streams every current proxy, then each change, until ctx ends.
 func (s *Proxies) Watch(ctx context.Context) (<-chan ProxyChange, error) {
-	w, err := s.kv.WatchAll(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("store: watch proxies: %w", err)
-	}
 	out := make(chan ProxyChange, 64)
-	go func() {
-		defer close(out)
-		defer w.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				if e == nil { // initial values done
-					continue
-				}
-				c := ProxyChange{ID: e.Key()}
-				if e.Operation() == jetstream.KeyValuePut {
-					p, err := s.decode(e.Value(), e.Revision())
-					if err != nil {
-						continue
-					}
-					c.Proxy = p
-				}
-				select {
-				case out <- c:
-				case <-ctx.Done():
-					return
-				}
-			}
+	err := s.records.watch(ctx, func(id string, r *Proxy) bool {
+		select {
+		case out <- ProxyChange{ID: id, Proxy: r}:
+			return true
+		case <-ctx.Done():
+			return false
 		}
-	}()
+	}, func() { close(out) })
+	if err != nil {
+		return nil, err
+	}
 	return out, nil
 }

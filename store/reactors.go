@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -105,8 +104,8 @@ type stored struct {
 
 // Reactors is the reactor bucket.
 type Reactors struct {
-	kv  jetstream.KeyValue
-	key *seal.Key
+	records records[Reactor]
+	key     *seal.Key
 }
 
 // OpenReactors opens (or creates) the reactor bucket.
@@ -115,7 +114,10 @@ func OpenReactors(ctx context.Context, js jetstream.JetStream, key *seal.Key) (*
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", ReactorsBucket, err)
 	}
-	return &Reactors{kv: kv, key: key}, nil
+	s := &Reactors{key: key}
+	s.records = records[Reactor]{kv: kv, noun: "reactor", encode: s.encode, decode: s.decode,
+		created: func(r *Reactor) time.Time { return r.CreatedAt }}
+	return s, nil
 }
 
 func (s *Reactors) encode(r *Reactor) ([]byte, error) {
@@ -168,82 +170,32 @@ func (s *Reactors) decode(b []byte, rev uint64) (*Reactor, error) {
 
 // Create stores a new reactor.
 func (s *Reactors) Create(ctx context.Context, r *Reactor) error {
-	b, err := s.encode(r)
-	if err != nil {
-		return err
+	rev, err := s.records.create(ctx, r.ID, r)
+	if err == nil {
+		r.Revision = rev
 	}
-	rev, err := s.kv.Create(ctx, r.ID, b)
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		return ErrExists
-	}
-	if err != nil {
-		return fmt.Errorf("store: create reactor: %w", err)
-	}
-	r.Revision = rev
-	return nil
+	return err
 }
 
 // Get returns a reactor or ErrNotFound.
 func (s *Reactors) Get(ctx context.Context, id string) (*Reactor, error) {
-	e, err := s.kv.Get(ctx, id)
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: get reactor: %w", err)
-	}
-	return s.decode(e.Value(), e.Revision())
+	return s.records.get(ctx, id)
 }
 
 // Update replaces a reactor if it is still at r.Revision, else ErrConflict.
 func (s *Reactors) Update(ctx context.Context, r *Reactor) error {
-	b, err := s.encode(r)
-	if err != nil {
-		return err
+	rev, err := s.records.update(ctx, r.ID, r, r.Revision)
+	if err == nil {
+		r.Revision = rev
 	}
-	rev, err := s.kv.Update(ctx, r.ID, b, r.Revision)
-	if err != nil {
-		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
-			return ErrConflict
-		}
-		return fmt.Errorf("store: update reactor: %w", err)
-	}
-	r.Revision = rev
-	return nil
+	return err
 }
 
 // Delete removes a reactor; deleting a missing one is ErrNotFound.
-func (s *Reactors) Delete(ctx context.Context, id string) error {
-	if _, err := s.Get(ctx, id); err != nil {
-		return err
-	}
-	if err := s.kv.Delete(ctx, id); err != nil {
-		return fmt.Errorf("store: delete reactor: %w", err)
-	}
-	return nil
-}
+func (s *Reactors) Delete(ctx context.Context, id string) error { return s.records.delete(ctx, id) }
 
 // List returns every reactor, oldest first.
-func (s *Reactors) List(ctx context.Context) ([]*Reactor, error) {
-	lister, err := s.kv.ListKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("store: list reactors: %w", err)
-	}
-	var out []*Reactor
-	for id := range lister.Keys() {
-		r, err := s.Get(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
-	return out, nil
-}
+func (s *Reactors) List(ctx context.Context) ([]*Reactor, error) { return s.records.list(ctx) }
 
 // Change is one update of the bucket seen by Watch: a reactor, or its deletion.
 type Change struct {
@@ -253,40 +205,17 @@ type Change struct {
 
 // Watch streams every current reactor, then each change, until ctx ends.
 func (s *Reactors) Watch(ctx context.Context) (<-chan Change, error) {
-	w, err := s.kv.WatchAll(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("store: watch reactors: %w", err)
-	}
 	out := make(chan Change, 64)
-	go func() {
-		defer close(out)
-		defer w.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				if e == nil { // initial values done
-					continue
-				}
-				c := Change{ID: e.Key()}
-				if e.Operation() == jetstream.KeyValuePut {
-					r, err := s.decode(e.Value(), e.Revision())
-					if err != nil {
-						continue
-					}
-					c.Reactor = r
-				}
-				select {
-				case out <- c:
-				case <-ctx.Done():
-					return
-				}
-			}
+	err := s.records.watch(ctx, func(id string, r *Reactor) bool {
+		select {
+		case out <- Change{ID: id, Reactor: r}:
+			return true
+		case <-ctx.Done():
+			return false
 		}
-	}()
+	}, func() { close(out) })
+	if err != nil {
+		return nil, err
+	}
 	return out, nil
 }

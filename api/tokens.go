@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -85,8 +84,8 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, p principal
 // detokenize replaces the {{ }} expressions in react args with token data. A bad
 // expression or an unknown token is the caller's error (400 naming the expression).
 func (s *Server) detokenize(ctx context.Context, args json.RawMessage) (json.RawMessage, *outcome) {
-	if s.cfg.Tokens == nil || !bytes.Contains(args, []byte("{{")) {
-		return args, nil // nothing to detokenize: skip parsing the args
+	if s.cfg.Tokens == nil || len(args) == 0 {
+		return args, nil
 	}
 	out, err := s.cfg.Tokens.Detokenize(ctx, s.cfg.System.TenantID, args)
 	if err != nil {

@@ -87,7 +87,8 @@ type Filter struct {
 
 // Resolver returns the value a ref stands for: any JSON-encodable value, numbers best
 // as json.Number; a json.RawMessage is used verbatim (key order kept) when no filter
-// applies. Its error is reported wrapped in *Error naming the expression.
+// applies. Its error is reported wrapped in *Error naming the expression. EvalJSON
+// calls it from several goroutines at once.
 type Resolver func(ctx context.Context, ref Ref) (any, error)
 
 // Expr is one parsed `{{ }}` expression.

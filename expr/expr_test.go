@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/reactord/reactord/expr"
@@ -16,6 +17,7 @@ const card = "7c2a1d4e-7a3e-4c49-a0d5-7f5e0e0b5a11"
 
 // values is a resolver over a fixed set of refs, counting calls.
 func values(calls map[string]int) expr.Resolver {
+	var mu sync.Mutex // EvalJSON resolves concurrently
 	data := map[string]any{
 		card:   map[string]any{"number": "4242424242424242", "expiration_month": json.Number("12"), "tags": []any{"a", "b"}},
 		"name": "Ada",
@@ -28,7 +30,9 @@ func values(calls map[string]int) expr.Resolver {
 	}
 	return func(_ context.Context, r expr.Ref) (any, error) {
 		if calls != nil {
+			mu.Lock()
 			calls[r.String()]++
+			mu.Unlock()
 		}
 		if r.Keyed {
 			return "keyed:" + r.Name + "=" + r.Value, nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // span is one string value of a JSON document that holds expressions.
@@ -13,6 +14,9 @@ type span struct {
 	start, end int // the quoted string, quotes included
 	tmpl       *Template
 }
+
+// maxConcurrentResolves bounds the refs EvalJSON resolves at once.
+const maxConcurrentResolves = 8
 
 // EvalJSON evaluates the expressions in every string value of a JSON document (object
 // keys are left alone) and returns the document with those strings replaced; the rest
@@ -74,6 +78,25 @@ func EvalJSON(ctx context.Context, raw json.RawMessage, resolve Resolver, limit 
 		err error
 	}
 	cache := make(map[string]result, len(refs))
+	if len(refs) > 1 {
+		// Each ref is usually a store read: resolve them concurrently, bounded.
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, maxConcurrentResolves)
+		for key, ref := range refs {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				v, err := resolve(ctx, ref)
+				mu.Lock()
+				cache[key] = result{v, err}
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+	}
 	eval := func(ctx context.Context, e *Expr) (any, error) {
 		key := e.Ref.String()
 		r, ok := cache[key]

@@ -101,6 +101,16 @@ func (s *Server) invokeProxy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.Body = body
+	if ct, ok := c.Tokens.(*callTokens); ok && (c.Proxy == nil || !c.Proxy.DisableDetokenization) {
+		texts := []string{string(body)}
+		if plain, err := url.QueryUnescape(string(body)); err == nil {
+			texts = append(texts, plain)
+		}
+		for _, vs := range r.Header {
+			texts = append(texts, vs...)
+		}
+		ct.prefetch(r.Context(), texts...)
+	}
 	resp, err := s.cfg.Proxy.Do(r.Context(), c)
 	if err != nil {
 		var pe *proxy.Error
@@ -153,7 +163,7 @@ func (s *Server) proxyTokens(r *http.Request, applicationID string) proxy.Tokens
 	if s.cfg.Tokens == nil {
 		return nil
 	}
-	return &callTokens{s: s, appID: applicationID, seen: map[string]bool{}}
+	return &callTokens{s: s, appID: applicationID, seen: map[string]bool{}, cache: map[string]any{}}
 }
 
 // callTokens is one proxy call's token access; it counts the distinct tokens the
@@ -163,6 +173,49 @@ type callTokens struct {
 	appID string
 	mu    sync.Mutex
 	seen  map[string]bool
+	cache map[string]any // token refs resolved ahead by prefetch
+}
+
+// prefetch resolves, concurrently, the token refs that texts (the raw body, its
+// form-decoded form, header values) appear to hold, so that detokenizing many tokens
+// costs about one store read instead of one each. It is best effort: what it misses
+// or fails to resolve is resolved, and reported, when evaluated.
+func (t *callTokens) prefetch(ctx context.Context, texts ...string) {
+	refs := map[string]expr.Ref{}
+	for _, text := range texts {
+		if !strings.Contains(text, "{{") {
+			continue
+		}
+		tpl, err := expr.ParseTemplate(text)
+		if err != nil {
+			continue
+		}
+		for _, e := range tpl.Exprs() {
+			if r := e.Ref; !r.Keyed && r.Name != "req" && r.Name != "res" {
+				refs[r.String()] = r
+			}
+		}
+	}
+	if len(refs) < 2 || len(refs) > tokens.MaxPerRequest {
+		return
+	}
+	resolve := t.s.cfg.Tokens.Resolver(t.s.cfg.System.TenantID)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for key, ref := range refs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if v, err := resolve(ctx, ref); err == nil {
+				t.mu.Lock()
+				t.cache[key] = v
+				t.mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // Evaluate implements proxy.Tokens: req.*, res.* and transform_identifier refs
@@ -190,7 +243,11 @@ func (t *callTokens) Evaluate(ctx context.Context, src string, scope *proxy.Scop
 			return nil, fmt.Errorf("a request may use at most %d tokens", tokens.MaxPerRequest)
 		}
 		t.seen[ref.Name] = true
+		v, ok := t.cache[ref.String()]
 		t.mu.Unlock()
+		if ok {
+			return v, nil
+		}
 		return tokenRef(ctx, ref)
 	}
 	v, err := expr.EvalString(ctx, src, resolve)

@@ -23,7 +23,7 @@ func startLocal(t *testing.T) env {
 }
 
 // raw sends a request with a raw body and returns the response and its body.
-func (e env) raw(t *testing.T, method, path string, body string, hdr ...string) (*http.Response, []byte) {
+func (e env) raw(t testing.TB, method, path string, body string, hdr ...string) (*http.Response, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(method, e.url+path, strings.NewReader(body))
 	for i := 0; i+1 < len(hdr); i += 2 {

@@ -2,6 +2,11 @@ package api_test
 
 import (
 	"context"
+	"github.com/reactord/reactord/runtime"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,5 +182,56 @@ func TestPublishedBundle(t *testing.T) {
 				t.Errorf("react: %d %v", resp.StatusCode, out)
 			}
 		})
+	}
+}
+
+// TestNode22BuildResumesAfterRestart: a gateway stopped while a build waits on the
+// registry leaves the reactor creating; the next start resumes the build.
+func TestNode22BuildResumesAfterRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs npm packages")
+	}
+	stalled := make(chan struct{})
+	registry := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // a registry that never answers while the first gateway runs
+		case <-stalled:
+		case <-r.Context().Done():
+		}
+		http.Error(w, "gone", http.StatusServiceUnavailable)
+	}))
+	defer registry.Close()
+	defer close(stalled)
+	dir, cache := t.TempDir(), t.TempDir()
+	cacheRoot, _ := os.UserCacheDir()
+	opts := service.Options{DataDir: dir, Gateway: true, ManagementKey: key, Tiers: []runtime.Tier{runtime.Standard},
+		Runtime: runtime.Config{CacheDir: cacheRoot + "/reactord-test/wazero"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Build: service.BuildOptions{CacheDir: cache, Registry: registry.URL}}
+	run := func(o service.Options) (env, func()) {
+		svc, err := service.Start(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(svc.Handler)
+		return env{url: hs.URL, client: hs.Client()}, func() { hs.Close(); svc.Stop(context.Background()) }
+	}
+	e, stop := run(opts)
+	resp, rec := e.do(t, "POST", "/reactors", key, map[string]any{"name": "resumed", "code": "const d = require('dayjs'); module.exports = async () => ({ raw: d(0).year() })",
+		"runtime": map[string]any{"image": "node22", "dependencies": map[string]string{"dayjs": "1.11.13"}}})
+	if resp.StatusCode != 201 || rec["state"] != "creating" {
+		t.Fatalf("create: %d %v", resp.StatusCode, rec)
+	}
+	id := rec["id"].(string)
+	time.Sleep(500 * time.Millisecond) // the build is waiting on the registry
+	stop()
+
+	opts.Build.Registry = "" // npm's default registry
+	e, stop = run(opts)
+	defer stop()
+	e.useKey = e.newApp(t, "private", "token:use")
+	if rec = e.waitState(t, id, "creating"); rec["state"] != "active" {
+		t.Fatalf("after the restart: %v", rec)
+	}
+	if resp, out := e.do(t, "POST", "/reactors/"+id+"/react", e.useKey, map[string]any{"args": nil}); resp.StatusCode != 200 || out["raw"] != float64(1970) {
+		t.Errorf("react: %d %v", resp.StatusCode, out)
 	}
 }

@@ -362,21 +362,8 @@ func appendJSON(m *message, location string, v any) error {
 
 // code runs a code transform on the reactor runtime.
 func (p *Proxy) code(ctx context.Context, c *Call, ph phase, i int, t store.ProxyTransform, m *message) (*Response, error) {
-	req := scheduler.Request{ReactorID: TransformID(c.Proxy.ID, string(ph), i), Bundle: t.Bundle, Image: images.NodeBT,
-		Tier: string(rt.Standard), TimeoutMS: int(rt.DefaultTimeout / time.Millisecond), Configuration: c.Proxy.Configuration,
-		TraceID: c.TraceID, WantResult: true}
-	if r := t.Runtime; r != nil {
-		if r.Image != "" {
-			req.Image = r.Image
-		}
-		if r.Resources != "" {
-			req.Tier = r.Resources
-		}
-		if r.Timeout > 0 {
-			req.TimeoutMS = r.Timeout * 1000
-		}
-		req.WarmConcurrency = r.WarmConcurrency
-	}
+	req := scheduler.NewRequest(TransformID(c.Proxy.ID, string(ph), i), t.Bundle, t.Runtime, c.Proxy.Configuration)
+	req.TraceID, req.WantResult = c.TraceID, true
 	args := map[string]any{"body": m.value(), "headers": m.headerMap()}
 	if req.Image == images.Node22 {
 		// node22's event.req carries the whole request.

@@ -42,9 +42,15 @@ func (w *Worker) Follow(ctx context.Context, reactors *store.Reactors) error {
 
 // RequestFor returns the invocation fields a reactor record determines.
 func RequestFor(rec *store.Reactor) Request {
-	req := Request{ReactorID: rec.ID, Bundle: rec.Bundle, Image: "node-bt", Tier: string(rt.Standard),
-		TimeoutMS: int(rt.DefaultTimeout / time.Millisecond), Configuration: rec.Configuration}
-	if r := rec.Runtime; r != nil {
+	return NewRequest(rec.ID, rec.Bundle, rec.Runtime, rec.Configuration)
+}
+
+// NewRequest returns the invocation fields of a bundle run with a runtime object
+// (nil: node-bt's defaults), for reactors and proxy code transforms alike.
+func NewRequest(id, bundle string, r *store.Runtime, configuration map[string]string) Request {
+	req := Request{ReactorID: id, Bundle: bundle, Image: "node-bt", Tier: string(rt.Standard),
+		TimeoutMS: int(rt.DefaultTimeout / time.Millisecond), Configuration: configuration}
+	if r != nil {
 		if r.Image != "" {
 			req.Image = r.Image
 		}

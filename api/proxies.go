@@ -262,10 +262,8 @@ func (s *Server) getProxy(w http.ResponseWriter, r *http.Request, p principal) {
 }
 
 func (s *Server) listProxies(w http.ResponseWriter, r *http.Request, p principal) {
-	q := r.URL.Query()
-	page, size := atoiOr(q.Get("page"), 1), atoiOr(q.Get("size"), 20)
-	if page < 1 || size < 1 || size > 100 {
-		writeError(w, r, http.StatusBadRequest, "Bad Request", "page must be >= 1 and size 1 to 100", nil)
+	pg, ok := pageOf(w, r)
+	if !ok {
 		return
 	}
 	all, err := s.cfg.Proxies.List(r.Context())
@@ -273,6 +271,7 @@ func (s *Server) listProxies(w http.ResponseWriter, r *http.Request, p principal
 		s.internal(w, r, err)
 		return
 	}
+	q := r.URL.Query()
 	ids := map[string]bool{}
 	for _, id := range q["id"] {
 		ids[id] = true
@@ -286,12 +285,7 @@ func (s *Server) listProxies(w http.ResponseWriter, r *http.Request, p principal
 		}
 		data = append(data, rec)
 	}
-	total := len(data)
-	lo, hi := min((page-1)*size, total), min(page*size, total)
-	writeJSON(w, http.StatusOK, struct {
-		Pagination pagination     `json:"pagination"`
-		Data       []*store.Proxy `json:"data"`
-	}{pagination{total, page, size, (total + size - 1) / size}, data[lo:hi]})
+	writePage(w, pg, data)
 }
 
 // replaceProxy is PUT /proxies/{id}: the body replaces the proxy's fields.

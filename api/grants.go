@@ -70,11 +70,11 @@ func (s *Server) grantFor(ctx context.Context, rec *store.Reactor, caller princi
 			p.Permissions[perm] = true
 		}
 	case rec.Application != nil && rec.Application.ID != "":
-		a, err := s.cfg.Applications.Get(ctx, rec.Application.ID)
+		a, err := s.cfg.Applications.Cached(ctx, rec.Application.ID)
 		if err != nil {
 			return nil, err
 		}
-		p = principalOf(a)
+		p = s.principalOf(a)
 	default:
 		return nil, nil
 	}

@@ -53,12 +53,13 @@ func (a *Application) Expired(now time.Time) bool {
 	return a.ExpiresAt != nil && !now.Before(*a.ExpiresAt)
 }
 
-// Applications is the application bucket with an in-memory index of key hashes that
-// Watch keeps current across processes.
+// Applications is the application bucket with an in-memory index, by id and by key
+// hash, that Watch keeps current across processes.
 type Applications struct {
 	kv jetstream.KeyValue
 
 	mu    sync.RWMutex
+	byID  map[string]*Application
 	byKey map[string]*Application // key hash -> application
 }
 
@@ -68,7 +69,7 @@ func OpenApplications(ctx context.Context, js jetstream.JetStream) (*Application
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", ApplicationsBucket, err)
 	}
-	return &Applications{kv: kv, byKey: map[string]*Application{}}, nil
+	return &Applications{kv: kv, byID: map[string]*Application{}, byKey: map[string]*Application{}}, nil
 }
 
 func appKey(id string) string { return "app." + id }
@@ -183,8 +184,7 @@ func (s *Applications) Update(ctx context.Context, a *Application) error {
 			s.kv.Delete(ctx, hashKey(k.Hash))
 		}
 	}
-	s.unindex(old)
-	s.index(a)
+	s.index(a) // replaces the indexed revision and its key hashes
 	return nil
 }
 
@@ -232,24 +232,54 @@ func (s *Applications) List(ctx context.Context) ([]*Application, error) {
 	return out, nil
 }
 
+// Cached returns an application from the index, reading the bucket only when this
+// process has not seen it; for hot paths that only read it (records are shared).
+func (s *Applications) Cached(ctx context.Context, id string) (*Application, error) {
+	s.mu.RLock()
+	a := s.byID[id]
+	s.mu.RUnlock()
+	if a != nil {
+		return a, nil
+	}
+	a, err := s.Get(ctx, id)
+	if err == nil {
+		s.index(a)
+	}
+	return a, err
+}
+
+// index records a in the index unless a newer revision is there already.
 func (s *Applications) index(a *Application) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	cur := s.byID[a.ID]
+	if cur != nil && cur.Revision > a.Revision {
+		return
+	}
+	s.unindexLocked(cur)
+	s.byID[a.ID] = a
 	for _, k := range a.Keys {
-		if cur := s.byKey[k.Hash]; cur == nil || cur.ID != a.ID || cur.Revision <= a.Revision {
-			s.byKey[k.Hash] = a
-		}
+		s.byKey[k.Hash] = a
 	}
 }
 
 func (s *Applications) unindex(a *Application) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.unindexLocked(s.byID[a.ID])
+}
+
+// unindexLocked drops a (the indexed record of its id) and its key hashes.
+func (s *Applications) unindexLocked(a *Application) {
+	if a == nil {
+		return
+	}
 	for _, k := range a.Keys {
 		if cur := s.byKey[k.Hash]; cur != nil && cur.ID == a.ID {
 			delete(s.byKey, k.Hash)
 		}
 	}
+	delete(s.byID, a.ID)
 }
 
 // Watch keeps the key index current with changes made by any process until ctx ends,
@@ -273,17 +303,12 @@ func (s *Applications) Watch(ctx context.Context) error {
 					continue
 				}
 				id := strings.TrimPrefix(e.Key(), "app.")
-				s.mu.Lock()
-				for h, a := range s.byKey {
-					if a.ID == id {
-						delete(s.byKey, h)
-					}
-				}
-				s.mu.Unlock()
-				if e.Operation() == jetstream.KeyValuePut {
-					if a, err := s.decode(e.Value(), e.Revision()); err == nil {
-						s.index(a)
-					}
+				if e.Operation() != jetstream.KeyValuePut {
+					s.mu.Lock()
+					s.unindexLocked(s.byID[id])
+					s.mu.Unlock()
+				} else if a, err := s.decode(e.Value(), e.Revision()); err == nil {
+					s.index(a)
 				}
 			}
 		}

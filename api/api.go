@@ -1,25 +1,30 @@
-// Package api is the HTTP gateway: the reactor endpoints of the Basis Theory API,
-// authentication, the error format and trace ids. Invocations go to workers through
-// the scheduler's Dispatcher.
+// Package api is the HTTP layer of the gateway: the routes of the Basis Theory API,
+// authentication and permission checks, decoding, validation and encoding in the
+// API's error format, and trace ids. What lies behind a route lives elsewhere:
+// invocations in invoke, builds in lifecycle, keys and grants in auth, state in store.
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/reactord/reactord/auth"
+	"github.com/reactord/reactord/internal/apierror"
+	"github.com/reactord/reactord/internal/ratelimit"
+	"github.com/reactord/reactord/internal/trace"
+	"github.com/reactord/reactord/invoke"
+	"github.com/reactord/reactord/lifecycle"
 	"github.com/reactord/reactord/proxy"
 	"github.com/reactord/reactord/runtime"
-	"github.com/reactord/reactord/scheduler"
 	"github.com/reactord/reactord/store"
 	"github.com/reactord/reactord/tokens"
 )
@@ -30,29 +35,26 @@ type Config struct {
 	Applications *store.Applications
 	Bundles      store.Bundles
 	// Async is the queue of react-async requests and their results.
-	Async      *store.Async
-	Engine     *runtime.Engine // validates code at create
-	Dispatcher *scheduler.Dispatcher
-	System     store.System
-	Logger     *slog.Logger
+	Async *store.Async
+	// Engine loads node-bt code once at create and update, to refuse code that cannot run.
+	Engine *runtime.Engine
+	// Auth checks API keys.
+	Auth *auth.Authenticator
+	// Invoker runs reactors.
+	Invoker *invoke.Invoker
+	// Builds builds reactors and proxies whose images need a build step.
+	Builds *lifecycle.Manager
+	System store.System
+	Logger *slog.Logger
 	// Registerer receives the gateway's metrics; nil means none.
 	Registerer prometheus.Registerer
-	// MaxBody caps request bodies (default 1 MiB, the args cap of the spec).
+	// MaxBody caps request bodies (default 1 MiB, the args cap).
 	MaxBody int64
-	// RateLimit is each application's sustained request rate per second, with bursts
-	// of RateBurst; zero disables rate limiting.
-	RateLimit float64
-	RateBurst int
-	// Builder builds node22 reactors; nil refuses node22 with 422.
-	Builder Builder
-	// BuildConcurrency bounds the builds this gateway runs at once (default 1).
-	BuildConcurrency int
-	// BTSubject is the NATS subject where this gateway serves the requests of the Basis
-	// Theory client inside reactor code (see internal/btbridge); empty gives code none.
-	BTSubject string
+	// Limits rate-limits each application; nil allows everything.
+	Limits *ratelimit.Limiter
 	// Healthy reports whether the gateway's dependencies are up.
 	Healthy func() error
-	// Tokens stores tokens; nil serves no /tokens and detokenizes nothing.
+	// Tokens stores tokens; nil serves no /tokens.
 	Tokens *tokens.Store
 	// Proxies and Proxy serve /proxies and /proxy; nil Proxy disables /proxy.
 	Proxies *store.Proxies
@@ -62,24 +64,13 @@ type Config struct {
 	ProxyAllowHTTP, ProxyAllowPrivate bool
 }
 
-// Server serves the API.
+// Server serves the API. It keeps no state beyond a request's: the stores, the
+// authenticator and the build manager it is given hold it.
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	mux     *http.ServeMux
 	latency *prometheus.HistogramVec
-	limits  *limiters
-	builds  *builds
-	grants  grants
-	// principals caches each application's principal by revision; a principal's
-	// permission map is shared and never written after it is built.
-	principals sync.Map
-	base       context.Context // the gateway's lifetime, set by Watch
-
-	mu    sync.RWMutex
-	cache map[string]*store.Reactor // kept current by Watch
-
-	proxies *proxyCache
 }
 
 // New returns the API server.
@@ -90,9 +81,7 @@ func New(cfg Config) *Server {
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = runtime.DefaultMaxArgs
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), cache: map[string]*store.Reactor{},
-		limits: newLimiters(cfg.RateLimit, cfg.RateBurst), builds: newBuilds(cfg.BuildConcurrency), base: context.Background(),
-		proxies: newProxyCache()}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "reactord_http_request_duration_seconds",
 		Help:    "HTTP requests served by the gateway, by route and status.",
 		Buckets: []float64{100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 100e-3, 1, 10, 30}}, []string{"route", "code"})
@@ -145,134 +134,21 @@ func New(cfg Config) *Server {
 // Handler returns the HTTP handler: trace ids on every request, then routing.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		trace := r.Header.Get("BT-TRACE-ID")
-		if trace == "" || len(trace) > 128 {
-			trace = uuid.NewString()
+		id := r.Header.Get("BT-TRACE-ID")
+		if id == "" || len(id) > 128 {
+			id = uuid.NewString()
 		}
-		w.Header().Set("BT-TRACE-ID", trace)
-		s.mux.ServeHTTP(w, r.WithContext(withTrace(r.Context(), trace)))
+		w.Header().Set("BT-TRACE-ID", id)
+		s.mux.ServeHTTP(w, r.WithContext(trace.With(r.Context(), id)))
 	})
 }
 
-// Watch keeps the gateway's reactor cache current until ctx ends, and resumes the
-// node22 builds a stopped process left pending; they run until ctx ends.
-func (s *Server) Watch(ctx context.Context) error {
-	s.base = ctx
-	changes, err := s.cfg.Reactors.Watch(ctx)
-	if err != nil {
-		return err
-	}
-	if s.cfg.Builder != nil {
-		if err := s.resumeBuilds(ctx); err != nil {
-			return err
-		}
-	}
-	if s.cfg.Proxies != nil {
-		if err := s.watchProxies(ctx); err != nil {
-			return err
-		}
-	}
-	go func() {
-		for c := range changes {
-			s.mu.Lock()
-			if c.Reactor == nil {
-				delete(s.cache, c.ID)
-			} else if old := s.cache[c.ID]; old == nil || old.Revision <= c.Reactor.Revision {
-				s.cache[c.ID] = c.Reactor
-			}
-			s.mu.Unlock()
-		}
-	}()
-	return nil
+// authenticate is the one place API keys are checked.
+func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
+	return s.cfg.Auth.Authenticate(r.Context(), r.Header.Get("BT-API-KEY"))
 }
 
-type traceKey struct{}
-
-func withTrace(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, traceKey{}, id)
-}
-
-// TraceID returns the request's trace id.
-func TraceID(ctx context.Context) string {
-	id, _ := ctx.Value(traceKey{}).(string)
-	return id
-}
-
-// principal is who a request authenticated as: an application and what it may do.
-type principal struct {
-	ApplicationID string
-	TenantID      string
-	Type          string
-	Permissions   map[string]bool
-}
-
-var errUnauthenticated = errors.New("a missing or invalid BT-API-KEY was provided")
-
-// authenticate is the one place API keys are checked: the key's hash finds its
-// application, whose permissions (its own and those of its access rules) bound the
-// request.
-func (s *Server) authenticate(r *http.Request) (principal, error) {
-	key := r.Header.Get("BT-API-KEY")
-	if key == "" || len(key) > 256 {
-		return principal{}, errUnauthenticated
-	}
-	if strings.HasPrefix(key, sandboxKeyPrefix) {
-		if p, ok := s.grants.lookup(key, time.Now()); ok {
-			return p, nil
-		}
-		return principal{}, errUnauthenticated
-	}
-	a, err := s.cfg.Applications.ByKey(r.Context(), key)
-	if errors.Is(err, store.ErrNotFound) {
-		return principal{}, errUnauthenticated
-	}
-	if err != nil {
-		return principal{}, err
-	}
-	if a.Expired(time.Now()) {
-		return principal{}, errUnauthenticated
-	}
-	return s.principalOf(a), nil
-}
-
-type cachedPrincipal struct {
-	revision uint64
-	p        principal
-}
-
-// principalOf returns an application's principal, computed once per revision.
-func (s *Server) principalOf(a *store.Application) principal {
-	if c, ok := s.principals.Load(a.ID); ok && c.(cachedPrincipal).revision == a.Revision {
-		return c.(cachedPrincipal).p
-	}
-	p := principalOf(a)
-	s.principals.Store(a.ID, cachedPrincipal{a.Revision, p})
-	return p
-}
-
-func principalOf(a *store.Application) principal {
-	p := principal{ApplicationID: a.ID, TenantID: a.TenantID, Type: a.Type, Permissions: map[string]bool{}}
-	for _, perm := range a.Permissions {
-		p.Permissions[perm] = true
-	}
-	var rules []accessRule
-	json.Unmarshal(a.Rules, &rules)
-	for _, rule := range rules {
-		for _, perm := range rule.Permissions {
-			p.Permissions[perm] = true
-			if perm == "token:read" && rule.Transform == "reveal" {
-				p.Permissions["token:reveal"] = true
-			}
-		}
-	}
-	return p
-}
-
-// can reports whether the principal holds perm; the empty permission is any
-// authenticated caller.
-func (p principal) can(perm string) bool { return perm == "" || p.Permissions[perm] }
-
-type handler func(w http.ResponseWriter, r *http.Request, p principal)
+type handler func(w http.ResponseWriter, r *http.Request, p auth.Principal)
 
 // route registers an authenticated endpoint requiring perm.
 func (s *Server) route(pattern, perm string, h handler) {
@@ -284,7 +160,7 @@ func (s *Server) route(pattern, perm string, h handler) {
 			s.latency.WithLabelValues(name, http.StatusText(rec.code)).Observe(time.Since(start).Seconds())
 		}()
 		p, err := s.authenticate(r)
-		if errors.Is(err, errUnauthenticated) {
+		if errors.Is(err, auth.ErrUnauthenticated) {
 			writeError(rec, r, http.StatusUnauthorized, "Unauthenticated", err.Error(), nil)
 			return
 		}
@@ -292,12 +168,12 @@ func (s *Server) route(pattern, perm string, h handler) {
 			s.internal(rec, r, err)
 			return
 		}
-		if ok, wait := s.limits.allow(p.ApplicationID); !ok {
+		if ok, wait := s.cfg.Limits.Allow(p.ApplicationID); !ok {
 			rec.Header().Set("Retry-After", retryAfter(wait))
 			writeError(rec, r, http.StatusTooManyRequests, "Too Many Requests", "the application exceeded its rate limit; retry after "+wait.Round(time.Millisecond).String(), nil)
 			return
 		}
-		if !p.can(perm) {
+		if !p.Can(perm) {
 			writeError(rec, r, http.StatusForbidden, "Forbidden", "the provided BT-API-KEY does not have the required permission "+perm, nil)
 			return
 		}
@@ -334,10 +210,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeError answers in the API's error format.
 func writeError(w http.ResponseWriter, r *http.Request, status int, title, detail string, fields map[string][]string) {
-	e := runtime.Error{Errors: fields, Title: title, Status: status, Detail: detail}
-	if e.Errors == nil {
-		e.Errors = map[string][]string{}
-	}
+	e := apierror.Fields(status, detail, fields)
+	e.Title = title
 	writeJSON(w, status, e)
 }
 
@@ -361,6 +235,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+func retryAfter(d time.Duration) string {
+	return strconv.Itoa(int(d.Seconds()) + 1)
 }
 
 func itoa(n int64) string {

@@ -29,10 +29,10 @@ type env struct {
 
 // start runs the whole service in-process on a real embedded NATS server: stores,
 // an engine, a worker serving the standard tier only, and the gateway.
-func start(t testing.TB, opts ...func(*service.Options)) env {
+func start(t testing.TB, opts ...func(*service.Config)) env {
 	t.Helper()
 	dir, _ := os.UserCacheDir()
-	o := service.Options{DataDir: t.TempDir(), Gateway: true, ManagementKey: key,
+	o := service.Config{DataDir: t.TempDir(), Gateway: true, ManagementKey: key,
 		Tiers: []runtime.Tier{runtime.Standard}, WorkerID: "test-worker",
 		Runtime: runtime.Config{CacheDir: dir + "/reactord-test/wazero"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for _, opt := range opts {

@@ -11,29 +11,18 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/reactord/reactord/auth"
 	"github.com/reactord/reactord/store"
 )
 
-// accessRule is one entry of an application's rules (seed "Access Rules"). Rules are
-// stored and returned; their permissions add to the application's, while container
-// scoping and conditions are not enforced (single-container deployment).
-type accessRule struct {
-	Description string          `json:"description,omitempty"`
-	Priority    int             `json:"priority"`
-	Container   string          `json:"container,omitempty"`
-	Conditions  json.RawMessage `json:"conditions,omitempty"`
-	Transform   string          `json:"transform,omitempty"`
-	Permissions []string        `json:"permissions"`
-}
-
 type applicationRequest struct {
-	Name              string       `json:"name"`
-	Type              string       `json:"type"`
-	Permissions       []string     `json:"permissions"`
-	Rules             []accessRule `json:"rules"`
-	ExpiresAt         *time.Time   `json:"expires_at"`
-	CanCreateExpiring *bool        `json:"can_create_expiring_applications"`
-	CreateKey         *bool        `json:"create_key"`
+	Name              string            `json:"name"`
+	Type              string            `json:"type"`
+	Permissions       []string          `json:"permissions"`
+	Rules             []auth.AccessRule `json:"rules"`
+	ExpiresAt         *time.Time        `json:"expires_at"`
+	CanCreateExpiring *bool             `json:"can_create_expiring_applications"`
+	CreateKey         *bool             `json:"create_key"`
 }
 
 // validate applies the seeds' rules for an application of type typ.
@@ -135,7 +124,7 @@ func newKey(createdBy string, now time.Time) (keyView, store.AppKey) {
 		store.AppKey{ID: id, Hash: store.HashKey(plain), Version: "1", CreatedBy: createdBy, CreatedAt: now}
 }
 
-func (s *Server) createApplication(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) createApplication(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	var q applicationRequest
 	if !decode(w, r, &q) {
 		return
@@ -184,14 +173,14 @@ func (s *Server) application(w http.ResponseWriter, r *http.Request) (*store.App
 	return a, true
 }
 
-func (s *Server) getApplication(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) getApplication(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	if a, ok := s.application(w, r); ok {
 		writeJSON(w, http.StatusOK, viewApplication(a, nil))
 	}
 }
 
 // getApplicationByKey is GET /applications/key: the caller's own application.
-func (s *Server) getApplicationByKey(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) getApplicationByKey(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	a, err := s.cfg.Applications.Get(r.Context(), p.ApplicationID)
 	if err != nil {
 		s.internal(w, r, err)
@@ -200,7 +189,7 @@ func (s *Server) getApplicationByKey(w http.ResponseWriter, r *http.Request, p p
 	writeJSON(w, http.StatusOK, viewApplication(a, nil))
 }
 
-func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	page, ok := pageOf(w, r)
 	if !ok {
 		return
@@ -221,7 +210,7 @@ func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, p prin
 	writePage(w, page, data)
 }
 
-func (s *Server) updateApplication(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) updateApplication(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	a, ok := s.application(w, r)
 	if !ok {
 		return
@@ -269,7 +258,7 @@ func (s *Server) storeApplication(w http.ResponseWriter, r *http.Request, a *sto
 	return true
 }
 
-func (s *Server) deleteApplication(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) deleteApplication(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	if r.PathValue("id") == s.cfg.System.ManagementAppID {
 		writeError(w, r, http.StatusConflict, "Conflict", "the deployment's own management application cannot be deleted; its key is set by configuration", nil)
 		return
@@ -288,7 +277,7 @@ func (s *Server) deleteApplication(w http.ResponseWriter, r *http.Request, p pri
 
 // regenerateKey is POST /applications/{id}/regenerate: every key of the application
 // is replaced by one new key, shown once.
-func (s *Server) regenerateKey(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) regenerateKey(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	a, ok := s.application(w, r)
 	if !ok {
 		return
@@ -308,7 +297,7 @@ func (s *Server) regenerateKey(w http.ResponseWriter, r *http.Request, p princip
 }
 
 // createAppKey is POST /applications/{id}/keys: one more key, shown once.
-func (s *Server) createAppKey(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) createAppKey(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	a, ok := s.application(w, r)
 	if !ok {
 		return
@@ -322,13 +311,13 @@ func (s *Server) createAppKey(w http.ResponseWriter, r *http.Request, p principa
 	}
 }
 
-func (s *Server) listAppKeys(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) listAppKeys(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	if a, ok := s.application(w, r); ok {
 		writeJSON(w, http.StatusOK, viewApplication(a, nil).Keys)
 	}
 }
 
-func (s *Server) getAppKey(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) getAppKey(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	a, ok := s.application(w, r)
 	if !ok {
 		return
@@ -342,7 +331,7 @@ func (s *Server) getAppKey(w http.ResponseWriter, r *http.Request, p principal) 
 	writeError(w, r, http.StatusNotFound, "Not Found", "application key not found", nil)
 }
 
-func (s *Server) deleteAppKey(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) deleteAppKey(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	a, ok := s.application(w, r)
 	if !ok {
 		return

@@ -92,7 +92,7 @@ func TestReactAsync(t *testing.T) {
 func TestReactAsyncSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	cache, _ := os.UserCacheDir()
-	opts := service.Options{DataDir: dir, Gateway: true, ManagementKey: key, Tiers: []runtime.Tier{runtime.Standard},
+	opts := service.Config{DataDir: dir, Gateway: true, ManagementKey: key, Tiers: []runtime.Tier{runtime.Standard},
 		Runtime: runtime.Config{CacheDir: cache + "/reactord-test/wazero"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	run := func(concurrency int) (env, func()) {
 		o := opts
@@ -126,7 +126,7 @@ func TestReactAsyncSurvivesRestart(t *testing.T) {
 // TestRateLimit: past its burst an application gets 429 with Retry-After, while
 // another application is unaffected.
 func TestRateLimit(t *testing.T) {
-	e := start(t, func(o *service.Options) { o.RateLimit, o.RateBurst = 0.5, 3 })
+	e := start(t, func(o *service.Config) { o.RateLimit, o.RateBurst = 0.5, 3 })
 	other := e.newApp(t, "private", "token:use")
 	var limited bool
 	for range 10 {

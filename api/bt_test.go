@@ -15,8 +15,8 @@ import (
 // bt.internal refuses.
 func TestSandboxClient(t *testing.T) {
 	cache, _ := os.UserCacheDir()
-	e := start(t, func(o *service.Options) {
-		o.Build = service.BuildOptions{CacheDir: filepath.Join(cache, "reactord-test", "build")}
+	e := start(t, func(o *service.Config) {
+		o.Build = service.BuildConfig{CacheDir: filepath.Join(cache, "reactord-test", "build")}
 	})
 	resp, app := e.do(t, "POST", "/applications", key, map[string]any{"name": "reactor app", "type": "private",
 		"permissions": []string{"token:create", "token:read", "token:reveal", "token:delete"}})

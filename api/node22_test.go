@@ -21,9 +21,15 @@ import (
 // waitState polls a reactor until it leaves the transient state from.
 func (e env) waitState(t *testing.T, id, from string) map[string]any {
 	t.Helper()
+	return e.waitResource(t, "/reactors/"+id, from)
+}
+
+// waitResource polls a reactor or proxy until its state is no longer from.
+func (e env) waitResource(t *testing.T, path, from string) map[string]any {
+	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		resp, rec := e.do(t, "GET", "/reactors/"+id, key, nil)
+		resp, rec := e.do(t, "GET", path, key, nil)
 		if resp.StatusCode != 200 {
 			t.Fatalf("get: %d %v", resp.StatusCode, rec)
 		}
@@ -50,8 +56,8 @@ func TestNode22Lifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := start(t, func(o *service.Options) {
-		o.Build = service.BuildOptions{CacheDir: filepath.Join(cache, "reactord-test", "build"), OSVDB: db}
+	e := start(t, func(o *service.Config) {
+		o.Build = service.BuildConfig{CacheDir: filepath.Join(cache, "reactord-test", "build"), OSVDB: db}
 	})
 	code := `const _ = require('lodash');
 module.exports = async (event) => ({ raw: { chunks: _.chunk(event.req.list, 2), version: _.VERSION } });`
@@ -154,7 +160,7 @@ func TestPublishedBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := start(t, func(o *service.Options) { o.BundleStore = "file:" + dir; o.Build.Disabled = true })
+	e := start(t, func(o *service.Config) { o.BundleStore = "file:" + dir; o.Build.Disabled = true })
 	for _, tc := range []struct {
 		name, sha, state, want string
 	}{
@@ -185,8 +191,8 @@ func TestPublishedBundle(t *testing.T) {
 	}
 }
 
-// TestNode22BuildResumesAfterRestart: a gateway stopped while a build waits on the
-// registry leaves the reactor creating; the next start resumes the build.
+// TestNode22BuildResumesAfterRestart: a gateway stopped while builds wait on the
+// registry leaves a reactor and a proxy creating; the next start resumes both builds.
 func TestNode22BuildResumesAfterRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("installs npm packages")
@@ -203,10 +209,10 @@ func TestNode22BuildResumesAfterRestart(t *testing.T) {
 	defer close(stalled)
 	dir, cache := t.TempDir(), t.TempDir()
 	cacheRoot, _ := os.UserCacheDir()
-	opts := service.Options{DataDir: dir, Gateway: true, ManagementKey: key, Tiers: []runtime.Tier{runtime.Standard},
+	opts := service.Config{DataDir: dir, Gateway: true, ManagementKey: key, Tiers: []runtime.Tier{runtime.Standard},
 		Runtime: runtime.Config{CacheDir: cacheRoot + "/reactord-test/wazero"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Build: service.BuildOptions{CacheDir: cache, Registry: registry.URL}}
-	run := func(o service.Options) (env, func()) {
+		Build: service.BuildConfig{CacheDir: cache, Registry: registry.URL}}
+	run := func(o service.Config) (env, func()) {
 		svc, err := service.Start(context.Background(), o)
 		if err != nil {
 			t.Fatal(err)
@@ -221,7 +227,13 @@ func TestNode22BuildResumesAfterRestart(t *testing.T) {
 		t.Fatalf("create: %d %v", resp.StatusCode, rec)
 	}
 	id := rec["id"].(string)
-	time.Sleep(500 * time.Millisecond) // the build is waiting on the registry
+	resp, px := e.do(t, "POST", "/proxies", key, map[string]any{"name": "resumed", "destination_url": "https://example.com",
+		"request_transforms": []any{map[string]any{"type": "code", "code": "const d = require('dayjs'); module.exports = async (e) => ({ body: e.req.body, headers: e.req.headers })",
+			"runtime": map[string]any{"image": "node22", "dependencies": map[string]string{"dayjs": "1.11.13"}}}}})
+	if resp.StatusCode != 201 || px["state"] != "creating" {
+		t.Fatalf("create proxy: %d %v", resp.StatusCode, px)
+	}
+	time.Sleep(500 * time.Millisecond) // the builds are waiting on the registry
 	stop()
 
 	opts.Build.Registry = "" // npm's default registry
@@ -233,5 +245,8 @@ func TestNode22BuildResumesAfterRestart(t *testing.T) {
 	}
 	if resp, out := e.do(t, "POST", "/reactors/"+id+"/react", e.useKey, map[string]any{"args": nil}); resp.StatusCode != 200 || out["raw"] != float64(1970) {
 		t.Errorf("react: %d %v", resp.StatusCode, out)
+	}
+	if px = e.waitResource(t, "/proxies/"+px["id"].(string), "creating"); px["state"] != "active" {
+		t.Fatalf("proxy after the restart: %v", px)
 	}
 }

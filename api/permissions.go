@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"slices"
+
+	"github.com/reactord/reactord/auth"
 )
 
 // permission is one entry of GET /permissions: the seeds' permission types and the
@@ -14,10 +16,10 @@ type permission struct {
 }
 
 const (
-	appPrivate    = "private"
-	appPublic     = "public"
-	appManagement = "management"
-	appExpiring   = "expiring"
+	appPrivate    = auth.Private
+	appPublic     = auth.Public
+	appManagement = auth.Management
+	appExpiring   = auth.Expiring
 )
 
 var applicationTypes = []string{appPrivate, appPublic, appManagement, appExpiring}
@@ -70,7 +72,7 @@ func permissionAllowed(perm, appType string) (known, allowed bool) {
 }
 
 // listPermissions is GET /permissions, optionally filtered by application_type.
-func (s *Server) listPermissions(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) listPermissions(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	typ := r.URL.Query().Get("application_type")
 	if typ != "" && !slices.Contains(applicationTypes, typ) {
 		writeError(w, r, http.StatusBadRequest, "Bad Request", "application_type must be one of private, public, management, expiring",

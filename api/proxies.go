@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -10,81 +9,15 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 
-	"github.com/reactord/reactord/images"
+	"github.com/reactord/reactord/auth"
 	"github.com/reactord/reactord/proxy"
-	"github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/store"
 )
-
-// proxyCache holds the pre-configured proxies by id and by key, kept current by
-// Watch, so an invocation by key costs no store round trip.
-type proxyCache struct {
-	mu    sync.RWMutex
-	byID  map[string]*store.Proxy
-	byKey map[string]*store.Proxy
-}
-
-func newProxyCache() *proxyCache {
-	return &proxyCache{byID: map[string]*store.Proxy{}, byKey: map[string]*store.Proxy{}}
-}
-
-func (c *proxyCache) put(p *store.Proxy) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old := c.byID[p.ID]; old != nil {
-		if old.Revision > p.Revision {
-			return
-		}
-		delete(c.byKey, old.Key)
-	}
-	c.byID[p.ID] = p
-	c.byKey[p.Key] = p
-}
-
-func (c *proxyCache) drop(id string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old := c.byID[id]; old != nil {
-		delete(c.byKey, old.Key)
-		delete(c.byID, id)
-	}
-}
-
-func (c *proxyCache) get(id string) *store.Proxy {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.byID[id]
-}
-
-func (c *proxyCache) byProxyKey(key string) *store.Proxy {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.byKey[key]
-}
-
-// watchProxies keeps the proxy cache current until ctx ends.
-func (s *Server) watchProxies(ctx context.Context) error {
-	changes, err := s.cfg.Proxies.Watch(ctx)
-	if err != nil {
-		return err
-	}
-	go func() {
-		for c := range changes {
-			if c.Proxy == nil {
-				s.proxies.drop(c.ID)
-			} else {
-				s.proxies.put(c.Proxy)
-			}
-		}
-	}()
-	return nil
-}
 
 // proxyRequest is the body of create, replace and (after merging) patch.
 type proxyRequest struct {
@@ -127,60 +60,48 @@ func requestOf(p *store.Proxy) proxyRequest {
 func (s *Server) checkProxy(w http.ResponseWriter, r *http.Request, q *proxyRequest) bool {
 	q.normalize()
 	errs := map[string][]string{}
+	add := func(field, msg string) { errs[field] = append(errs[field], msg) }
 	if n := utf8.RuneCountInString(q.Name); n < 1 || n > 200 {
-		errs["name"] = append(errs["name"], "name is required and must be 1 to 200 characters")
+		add("name", "name is required and must be 1 to 200 characters")
 	}
 	if q.DestinationURL == "" {
-		errs["destination_url"] = append(errs["destination_url"], "destination_url is required")
+		add("destination_url", "destination_url is required")
 	} else if err := proxy.CheckDestination(q.DestinationURL, s.cfg.ProxyAllowHTTP, s.cfg.ProxyAllowPrivate); err != nil {
-		errs["destination_url"] = append(errs["destination_url"], err.Error())
+		add("destination_url", err.Error())
 	}
-	for k, v := range proxy.ValidateTransforms("request", q.RequestTransforms) {
-		errs[k] = v
-	}
-	for k, v := range proxy.ValidateTransforms("response", q.ResponseTransforms) {
-		errs[k] = v
+	phases := []struct {
+		name string
+		ts   []store.ProxyTransform
+	}{{"request", q.RequestTransforms}, {"response", q.ResponseTransforms}}
+	for _, ph := range phases {
+		for k, v := range proxy.ValidateTransforms(ph.name, ph.ts) {
+			errs[k] = append(errs[k], v...)
+		}
+		for i, t := range ph.ts {
+			if t.IsCode() {
+				validateRuntime(t.Runtime, fmt.Sprintf("%s_transforms[%d].runtime", ph.name, i), add)
+			}
+		}
 	}
 	if len(errs) > 0 {
 		writeError(w, r, http.StatusBadRequest, "Bad Request", "the proxy is not valid", errs)
 		return false
 	}
-	for _, set := range []struct {
-		name string
-		ts   []store.ProxyTransform
-	}{{"request", q.RequestTransforms}, {"response", q.ResponseTransforms}} {
-		for i := range set.ts {
-			t := &set.ts[i]
-			if t.Type != "" && t.Type != proxy.TypeCode {
+	for _, ph := range phases {
+		for i := range ph.ts {
+			t := &ph.ts[i]
+			if !t.IsCode() {
 				continue
 			}
-			field := fmt.Sprintf("%s_transforms[%d].code", set.name, i)
-			if isNode22(t.Runtime) {
-				errs := map[string][]string{}
-				validateDependencies(t.Runtime, func(_, msg string) { errs[field] = append(errs[field], msg) })
-				if len(errs) > 0 {
-					writeError(w, r, http.StatusBadRequest, "Bad Request", "the proxy is not valid", errs)
-					return false
-				}
-				if s.cfg.Builder == nil && t.Runtime.Bundle == "" {
-					writeError(w, r, http.StatusUnprocessableEntity, "Unprocessable Entity",
-						"this deployment does not run the node22 builder; use node-bt",
-						map[string][]string{field: {"node22 needs the builder"}})
-					return false
-				}
+			field := fmt.Sprintf("%s_transforms[%d]", ph.name, i)
+			if e := s.checkCode(r.Context(), t.Code, t.Runtime, field+".code", field+".runtime"); e != nil {
+				s.writeCodeError(w, r, e)
+				return false
+			}
+			if t.Built() {
 				continue // built asynchronously: the proxy goes through creating or updating
 			}
-			snap, err := s.cfg.Engine.Load(r.Context(), runtime.Bundle{Image: images.NodeBT, Code: []byte(t.Code)})
-			var codeErr *runtime.CodeError
-			if errors.As(err, &codeErr) {
-				writeError(w, r, http.StatusUnprocessableEntity, "Unprocessable Entity", codeErr.Message, map[string][]string{field: {codeErr.Message}})
-				return false
-			}
-			if err != nil {
-				s.internal(w, r, err)
-				return false
-			}
-			snap.Close()
+			var err error
 			if t.Bundle, err = s.cfg.Bundles.Put(r.Context(), []byte(t.Code)); err != nil {
 				s.internal(w, r, err)
 				return false
@@ -215,7 +136,7 @@ func newProxyKey() string {
 	return hex.EncodeToString(b)
 }
 
-func (s *Server) createProxy(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) createProxy(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	var q proxyRequest
 	if !decode(w, r, &q) || !s.checkProxy(w, r, &q) {
 		return
@@ -223,7 +144,7 @@ func (s *Server) createProxy(w http.ResponseWriter, r *http.Request, p principal
 	rec := &store.Proxy{ID: uuid.NewString(), TenantID: s.cfg.System.TenantID, Key: newProxyKey(),
 		CreatedBy: p.ApplicationID, CreatedAt: time.Now().UTC().Truncate(time.Second)}
 	q.apply(rec)
-	if q.needsBuild() {
+	if store.NeedsBuild(q.RequestTransforms, q.ResponseTransforms) {
 		rec.State = store.StateCreating
 		rec.Requested = &store.ProxyRequested{RequestTransforms: rec.RequestTransforms, ResponseTransforms: rec.ResponseTransforms}
 	}
@@ -231,37 +152,22 @@ func (s *Server) createProxy(w http.ResponseWriter, r *http.Request, p principal
 		s.internal(w, r, err)
 		return
 	}
-	s.proxies.put(rec)
-	s.startProxyBuild(rec)
+	s.cfg.Builds.Proxy(rec)
 	writeJSON(w, http.StatusCreated, rec)
 }
 
 // lookupProxy finds the proxy of the request's {id}, answering 404 or 500 itself.
 func (s *Server) lookupProxy(w http.ResponseWriter, r *http.Request) (*store.Proxy, bool) {
-	id := r.PathValue("id")
-	if rec := s.proxies.get(id); rec != nil {
-		return rec, true
-	}
-	rec, err := s.cfg.Proxies.Get(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, r, http.StatusNotFound, "Not Found", "proxy not found", nil)
-		return nil, false
-	}
-	if err != nil {
-		s.internal(w, r, err)
-		return nil, false
-	}
-	s.proxies.put(rec)
-	return rec, true
+	return find(s, w, r, "proxy", s.cfg.Proxies.Cached)
 }
 
-func (s *Server) getProxy(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) getProxy(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	if rec, ok := s.lookupProxy(w, r); ok {
 		writeJSON(w, http.StatusOK, rec)
 	}
 }
 
-func (s *Server) listProxies(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) listProxies(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	pg, ok := pageOf(w, r)
 	if !ok {
 		return
@@ -289,7 +195,7 @@ func (s *Server) listProxies(w http.ResponseWriter, r *http.Request, p principal
 }
 
 // replaceProxy is PUT /proxies/{id}: the body replaces the proxy's fields.
-func (s *Server) replaceProxy(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) replaceProxy(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	rec, ok := s.lookupProxy(w, r)
 	if !ok {
 		return
@@ -304,7 +210,7 @@ func (s *Server) replaceProxy(w http.ResponseWriter, r *http.Request, p principa
 }
 
 // patchProxy is PATCH /proxies/{id} with an RFC 7386 merge patch.
-func (s *Server) patchProxy(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) patchProxy(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/merge-patch+json" {
 		writeError(w, r, http.StatusUnsupportedMediaType, "Unsupported Media Type", "PATCH takes application/merge-patch+json", nil)
 		return
@@ -347,7 +253,7 @@ func wrapList(v any) any {
 	return []any{v}
 }
 
-func (s *Server) updateProxy(w http.ResponseWriter, r *http.Request, p principal, rec *store.Proxy, q proxyRequest) (*store.Proxy, bool) {
+func (s *Server) updateProxy(w http.ResponseWriter, r *http.Request, p auth.Principal, rec *store.Proxy, q proxyRequest) (*store.Proxy, bool) {
 	if rec.State == store.StateCreating || rec.State == store.StateUpdating {
 		writeError(w, r, http.StatusConflict, "Conflict", "the proxy is "+rec.State+"; update it once its build finished", nil)
 		return nil, false
@@ -358,7 +264,7 @@ func (s *Server) updateProxy(w http.ResponseWriter, r *http.Request, p principal
 	next := *rec
 	q.apply(&next)
 	next.State, next.Requested = "", nil
-	if q.needsBuild() {
+	if store.NeedsBuild(q.RequestTransforms, q.ResponseTransforms) {
 		// The last good transforms keep serving while the new ones build.
 		next.Requested = &store.ProxyRequested{RequestTransforms: next.RequestTransforms, ResponseTransforms: next.ResponseTransforms}
 		next.State = store.StateUpdating
@@ -379,12 +285,11 @@ func (s *Server) updateProxy(w http.ResponseWriter, r *http.Request, p principal
 		s.internal(w, r, err)
 		return nil, false
 	}
-	s.proxies.put(&next)
-	s.startProxyBuild(&next)
+	s.cfg.Builds.Proxy(&next)
 	return &next, true
 }
 
-func (s *Server) deleteProxy(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) deleteProxy(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	id := r.PathValue("id")
 	err := s.cfg.Proxies.Delete(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -395,7 +300,6 @@ func (s *Server) deleteProxy(w http.ResponseWriter, r *http.Request, p principal
 		s.internal(w, r, err)
 		return
 	}
-	s.builds.cancel(id)
-	s.proxies.drop(id)
+	s.cfg.Builds.Cancel(id)
 	w.WriteHeader(http.StatusNoContent)
 }

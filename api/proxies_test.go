@@ -19,7 +19,7 @@ import (
 // over plain HTTP.
 func startLocal(t *testing.T) env {
 	t.Helper()
-	return start(t, func(o *service.Options) { o.ProxyAllowHTTP, o.ProxyAllowPrivate = true, true })
+	return start(t, func(o *service.Config) { o.ProxyAllowHTTP, o.EgressAllowPrivate = true, true })
 }
 
 // raw sends a request with a raw body and returns the response and its body.
@@ -413,9 +413,9 @@ func TestProxyNode22Transform(t *testing.T) {
 		t.Skip("installs npm packages")
 	}
 	cache, _ := os.UserCacheDir()
-	e := start(t, func(o *service.Options) {
-		o.ProxyAllowHTTP, o.ProxyAllowPrivate = true, true
-		o.Build = service.BuildOptions{CacheDir: filepath.Join(cache, "reactord-test", "build")}
+	e := start(t, func(o *service.Config) {
+		o.ProxyAllowHTTP, o.EgressAllowPrivate = true, true
+		o.Build = service.BuildConfig{CacheDir: filepath.Join(cache, "reactord-test", "build")}
 	})
 	dest, got := echoDestination(t)
 	transform := func(deps map[string]string) []any {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/reactord/reactord/expr"
+	"github.com/reactord/reactord/internal/trace"
 	"github.com/reactord/reactord/proxy"
 	"github.com/reactord/reactord/store"
 	"github.com/reactord/reactord/tokens"
@@ -32,20 +32,36 @@ func (s *Server) invokeProxy(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		s.latency.WithLabelValues("/proxy", http.StatusText(rec.code)).Observe(time.Since(start).Seconds())
 	}()
-	w = rec
-	fail := func(e *proxy.Error) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(e.Status)
-		w.Write(e.JSON())
+	c, failure := s.proxyCall(rec, r)
+	if failure == nil {
+		var resp *proxy.Response
+		if resp, failure = s.doProxy(r.Context(), c); failure == nil {
+			h := rec.Header()
+			for k, vs := range resp.Header {
+				h[k] = vs
+			}
+			if resp.DestinationStatus != 0 {
+				h.Set("BT-PROXY-DESTINATION-STATUS", strconv.Itoa(resp.DestinationStatus))
+			}
+			rec.WriteHeader(resp.Status)
+			rec.Write(resp.Body)
+			return
+		}
 	}
+	rec.Header().Set("Content-Type", "application/json")
+	rec.WriteHeader(failure.Status)
+	rec.Write(failure.JSON())
+}
+
+// proxyCall reads a /proxy request into a call: which proxy, on whose behalf, with
+// what body. It refuses what cannot be proxied.
+func (s *Server) proxyCall(w http.ResponseWriter, r *http.Request) (*proxy.Call, *proxy.Error) {
 	if s.cfg.Proxy == nil {
-		fail(proxy.Errorf(http.StatusNotFound, "the proxy is not enabled on this gateway"))
-		return
+		return nil, proxy.Errorf(http.StatusNotFound, "the proxy is not enabled on this gateway")
 	}
 	if !proxyMethods[r.Method] {
 		w.Header().Set("Allow", "GET, POST, PUT, PATCH, DELETE")
-		fail(&proxy.Error{Status: http.StatusMethodNotAllowed, Title: "Method Not Allowed", Detail: r.Method + " is not proxied"})
-		return
+		return nil, &proxy.Error{Status: http.StatusMethodNotAllowed, Title: "Method Not Allowed", Detail: r.Method + " is not proxied"}
 	}
 	query := r.URL.Query()
 	key := r.Header.Get("BT-PROXY-KEY")
@@ -57,109 +73,76 @@ func (s *Server) invokeProxy(w http.ResponseWriter, r *http.Request) {
 		rawQuery = withoutParam(rawQuery, "bt-proxy-key")
 	}
 	c := &proxy.Call{Method: r.Method, Path: strings.TrimPrefix(r.URL.EscapedPath(), "/proxy"), RawQuery: rawQuery,
-		Header: r.Header, TraceID: TraceID(r.Context())}
+		Header: r.Header, TraceID: trace.ID(r.Context())}
 	var appID string
 	if key != "" {
-		px := s.proxyByKey(r, key)
-		if px == nil {
-			fail(proxy.Errorf(http.StatusNotFound, "no proxy has the key given in BT-PROXY-KEY or bt-proxy-key"))
-			return
+		px, err := s.cfg.Proxies.ByKey(r.Context(), key)
+		if err != nil {
+			return nil, proxy.Errorf(http.StatusNotFound, "no proxy has the key given in BT-PROXY-KEY or bt-proxy-key")
 		}
 		if px.State == store.StateCreating || px.State == store.StateFailed {
-			fail(proxy.Errorf(http.StatusConflict, "the proxy cannot be invoked in state %s", px.State))
-			return
+			return nil, proxy.Errorf(http.StatusConflict, "the proxy cannot be invoked in state %s", px.State)
 		}
 		c.Proxy, c.Destination, appID = px, px.DestinationURL, px.ApplicationID
-	} else {
-		c.Destination = r.Header.Get("BT-PROXY-URL")
-		if c.Destination == "" {
-			fail(proxy.Errorf(http.StatusBadRequest, "a BT-PROXY-URL header or a BT-PROXY-KEY header (or bt-proxy-key query parameter) is required"))
-			return
-		}
+	} else if c.Destination = r.Header.Get("BT-PROXY-URL"); c.Destination == "" {
+		return nil, proxy.Errorf(http.StatusBadRequest, "a BT-PROXY-URL header or a BT-PROXY-KEY header (or bt-proxy-key query parameter) is required")
 	}
 	if c.Proxy == nil || c.Proxy.RequireAuth {
 		p, err := s.authenticate(r)
 		if err != nil {
-			fail(proxy.Errorf(http.StatusUnauthorized, "%s", err.Error()))
-			return
+			return nil, proxy.Errorf(http.StatusUnauthorized, "%s", err.Error())
 		}
-		if !p.can("token:use") {
-			fail(proxy.Errorf(http.StatusForbidden, "the application lacks the token:use permission"))
-			return
+		if !p.Can("token:use") {
+			return nil, proxy.Errorf(http.StatusForbidden, "the application lacks the token:use permission")
 		}
 		appID = p.ApplicationID
 	}
-	c.Tokens = s.proxyTokens(r, appID)
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			fail(proxy.Errorf(http.StatusRequestEntityTooLarge, "the request body exceeds the limit of %d bytes", tooBig.Limit))
-			return
+			return nil, proxy.Errorf(http.StatusRequestEntityTooLarge, "the request body exceeds the limit of %d bytes", tooBig.Limit)
 		}
-		fail(proxy.Errorf(http.StatusBadRequest, "reading the request body: %v", err))
-		return
+		return nil, proxy.Errorf(http.StatusBadRequest, "reading the request body: %v", err)
 	}
 	c.Body = body
-	if ct, ok := c.Tokens.(*callTokens); ok && (c.Proxy == nil || !c.Proxy.DisableDetokenization) {
-		texts := []string{string(body)}
-		if plain, err := url.QueryUnescape(string(body)); err == nil {
-			texts = append(texts, plain)
+	if ct := s.proxyTokens(appID); ct != nil {
+		c.Tokens = ct
+		if c.Proxy == nil || !c.Proxy.DisableDetokenization {
+			texts := []string{string(body)}
+			if plain, err := url.QueryUnescape(string(body)); err == nil {
+				texts = append(texts, plain)
+			}
+			for _, vs := range r.Header {
+				texts = append(texts, vs...)
+			}
+			ct.prefetch(r.Context(), texts...)
 		}
-		for _, vs := range r.Header {
-			texts = append(texts, vs...)
-		}
-		ct.prefetch(r.Context(), texts...)
 	}
-	resp, err := s.cfg.Proxy.Do(r.Context(), c)
-	if err != nil {
-		var pe *proxy.Error
-		if !errors.As(err, &pe) {
-			s.log.Error("proxy failed", "trace_id", c.TraceID, "error", err)
-			pe = proxy.Errorf(http.StatusInternalServerError, "something went wrong; the trace id identifies it in the logs")
-		} else if pe.Status >= 500 {
-			s.log.Warn("proxy error", "trace_id", c.TraceID, "status", pe.Status, "detail", pe.Detail)
-		}
-		fail(pe)
-		return
-	}
-	h := w.Header()
-	for k, vs := range resp.Header {
-		h[k] = vs
-	}
-	if resp.DestinationStatus != 0 {
-		h.Set("BT-PROXY-DESTINATION-STATUS", strconv.Itoa(resp.DestinationStatus))
-	}
-	w.WriteHeader(resp.Status)
-	w.Write(resp.Body)
+	return c, nil
 }
 
-// proxyByKey finds a pre-configured proxy by its key: the cache, then the store
-// (a proxy created on another gateway a moment ago).
-func (s *Server) proxyByKey(r *http.Request, key string) *store.Proxy {
-	if px := s.proxies.byProxyKey(key); px != nil {
-		return px
+// doProxy runs the call; a failure that is not the caller's is logged.
+func (s *Server) doProxy(ctx context.Context, c *proxy.Call) (*proxy.Response, *proxy.Error) {
+	resp, err := s.cfg.Proxy.Do(ctx, c)
+	if err == nil {
+		return resp, nil
 	}
-	// Only a key of the shape this gateway generates is worth a store scan.
-	if _, err := hex.DecodeString(key); err != nil || len(key) != 32 {
-		return nil
+	var pe *proxy.Error
+	if !errors.As(err, &pe) {
+		s.log.Error("proxy failed", "trace_id", c.TraceID, "error", err)
+		return nil, proxy.Errorf(http.StatusInternalServerError, "something went wrong; the trace id identifies it in the logs")
 	}
-	all, err := s.cfg.Proxies.List(r.Context())
-	if err != nil {
-		return nil
+	if pe.Status >= 500 {
+		s.log.Warn("proxy error", "trace_id", c.TraceID, "status", pe.Status, "detail", pe.Detail)
 	}
-	for _, px := range all {
-		s.proxies.put(px)
-		if px.Key == key {
-			return px
-		}
-	}
-	return nil
+	return nil, pe
 }
 
 // proxyTokens is the token access of one proxy call, on behalf of the application
-// (the caller's, or the proxy's own when it does not require auth).
-func (s *Server) proxyTokens(r *http.Request, applicationID string) proxy.Tokens {
+// (the caller's, or the proxy's own when it does not require auth); nil without a
+// token store.
+func (s *Server) proxyTokens(applicationID string) *callTokens {
 	if s.cfg.Tokens == nil {
 		return nil
 	}

@@ -4,18 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 
-	"github.com/reactord/reactord/images"
-	"github.com/reactord/reactord/runtime"
-	"github.com/reactord/reactord/scheduler"
+	"github.com/reactord/reactord/auth"
+	"github.com/reactord/reactord/internal/trace"
 	"github.com/reactord/reactord/store"
 )
 
@@ -27,7 +24,7 @@ type reactorRequest struct {
 	Application   *store.ApplicationRef `json:"application"`
 }
 
-// validate applies the spec's rules and returns field-level messages.
+// validate applies the field rules and returns field-level messages.
 func (q *reactorRequest) validate() map[string][]string {
 	errs := map[string][]string{}
 	add := func(field, msg string) { errs[field] = append(errs[field], msg) }
@@ -37,55 +34,12 @@ func (q *reactorRequest) validate() map[string][]string {
 	if q.Code == "" {
 		add("code", "code is required")
 	}
-	if rt := q.Runtime; rt != nil {
-		if _, err := images.Lookup(rt.Image); err != nil || rt.Image == "" {
-			add("runtime.image", fmt.Sprintf("image must be one of %v", images.Names()))
-		}
-		if rt.Timeout != 0 && (rt.Timeout < 1 || rt.Timeout > 30) {
-			add("runtime.timeout", "timeout must be between 1 and 30 seconds")
-		}
-		if rt.Resources != "" {
-			if _, err := runtime.TierLimits(runtime.Tier(rt.Resources)); err != nil {
-				add("runtime.resources", "resources must be one of standard, large, xlarge")
-			}
-		}
-		if rt.WarmConcurrency < 0 || rt.WarmConcurrency > 100 {
-			add("runtime.warm_concurrency", "warm_concurrency must be between 0 and 100")
-		}
-		for _, perm := range rt.Permissions {
-			if !slices.Contains(runtimePermissions, perm) {
-				add("runtime.permissions", fmt.Sprintf("%q is not a permission reactor code can hold (one of %v)", perm, runtimePermissions))
-			}
-		}
-		if rt.Bundle != "" && (rt.Image != images.Node22 || len(rt.Dependencies)+len(rt.Resolutions) > 0 || !isSHA256(rt.Bundle)) {
-			add("runtime.bundle", "bundle is the sha256 of a published node22 bundle, without dependencies (the bundle holds them)")
-		}
-		if rt.Image == images.Node22 {
-			validateDependencies(rt, add)
-		} else if len(rt.Dependencies)+len(rt.Resolutions) > 0 {
-			add("runtime.dependencies", "dependencies and resolutions need the node22 image; node-bt has curated packages")
-		}
-	}
+	validateRuntime(q.Runtime, "runtime", add)
 	if q.Application != nil && q.Application.ID == "" {
 		add("application.id", "application.id is required when application is set")
 	}
 	return errs
 }
-
-func isSHA256(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// runtimePermissions are what runtime.permissions may grant the code's bt client.
-var runtimePermissions = []string{"token:create", "token:read", "token:reveal", "token:update", "token:delete", "token:search", "token:use"}
 
 // validApplication checks that an attached application exists and may hold tokens
 // (public or private), answering 400 itself otherwise.
@@ -102,14 +56,14 @@ func (s *Server) validApplication(w http.ResponseWriter, r *http.Request, ref *s
 		s.internal(w, r, err)
 		return false
 	}
-	if a.Type != appPrivate && a.Type != appPublic {
+	if a.Type != auth.Private && a.Type != auth.Public {
 		writeError(w, r, http.StatusBadRequest, "Bad Request", "the reactor is not valid", map[string][]string{"application.id": {"the application must be public or private, not " + a.Type}})
 		return false
 	}
 	return true
 }
 
-func (s *Server) createReactor(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) createReactor(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	var q reactorRequest
 	if !decode(w, r, &q) {
 		return
@@ -122,8 +76,8 @@ func (s *Server) createReactor(w http.ResponseWriter, r *http.Request, p princip
 		Configuration: q.Configuration, Runtime: q.Runtime, Application: q.Application,
 		CreatedBy: p.ApplicationID, CreatedAt: time.Now().UTC().Truncate(time.Second),
 	}
-	if isNode22(q.Runtime) {
-		// node22 builds asynchronously: creating -> active or failed.
+	if q.Runtime.Built() {
+		// Built code builds asynchronously: creating -> active or failed.
 		rec.State = store.StateCreating
 		rec.Requested = &store.Requested{Reactor: q.pending()}
 	} else {
@@ -138,8 +92,7 @@ func (s *Server) createReactor(w http.ResponseWriter, r *http.Request, p princip
 		s.internal(w, r, err)
 		return
 	}
-	s.remember(rec)
-	s.startBuild(rec)
+	s.cfg.Builds.Reactor(rec)
 	writeJSON(w, http.StatusCreated, rec)
 }
 
@@ -147,35 +100,18 @@ func (q *reactorRequest) pending() *store.Pending {
 	return &store.Pending{Name: q.Name, Code: q.Code, Runtime: q.Runtime, Configuration: q.Configuration, Application: q.Application}
 }
 
-func (s *Server) remember(rec *store.Reactor) {
-	s.mu.Lock()
-	if old := s.cache[rec.ID]; old == nil || old.Revision <= rec.Revision {
-		s.cache[rec.ID] = rec
-	}
-	s.mu.Unlock()
-}
-
-// reactor returns a reactor from the cache, falling back to the store.
-func (s *Server) reactor(ctx context.Context, id string) (*store.Reactor, error) {
-	s.mu.RLock()
-	rec := s.cache[id]
-	s.mu.RUnlock()
-	if rec != nil {
-		return rec, nil
-	}
-	rec, err := s.cfg.Reactors.Get(ctx, id)
-	if err == nil {
-		s.remember(rec)
-	}
-	return rec, err
-}
-
 // lookup finds the reactor of the request's {id}, answering 404 or 500 itself when it
 // cannot.
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*store.Reactor, bool) {
-	rec, err := s.reactor(r.Context(), r.PathValue("id"))
+	return find(s, w, r, "reactor", s.cfg.Reactors.Cached)
+}
+
+// find reads the record of the request's {id} with get, answering 404 (naming noun)
+// or 500 itself when it cannot.
+func find[T any](s *Server, w http.ResponseWriter, r *http.Request, noun string, get func(context.Context, string) (*T, error)) (*T, bool) {
+	rec, err := get(r.Context(), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, r, http.StatusNotFound, "Not Found", "reactor not found", nil)
+		writeError(w, r, http.StatusNotFound, "Not Found", noun+" not found", nil)
 		return nil, false
 	}
 	if err != nil {
@@ -185,7 +121,7 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (*store.Reactor,
 	return rec, true
 }
 
-func (s *Server) getReactor(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) getReactor(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	rec, ok := s.lookup(w, r)
 	if !ok {
 		return
@@ -226,7 +162,7 @@ func writePage[T any](w http.ResponseWriter, p page, data []T) {
 	}{pagination{total, p.number, p.size, (total + p.size - 1) / p.size}, data[lo:hi]})
 }
 
-func (s *Server) listReactors(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) listReactors(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	pg, ok := pageOf(w, r)
 	if !ok {
 		return
@@ -263,7 +199,7 @@ func atoiOr(s string, def int) int {
 	return n
 }
 
-func (s *Server) deleteReactor(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) deleteReactor(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	id := r.PathValue("id")
 	err := s.cfg.Reactors.Delete(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -274,19 +210,16 @@ func (s *Server) deleteReactor(w http.ResponseWriter, r *http.Request, p princip
 		s.internal(w, r, err)
 		return
 	}
-	s.builds.cancel(id)
-	s.mu.Lock()
-	delete(s.cache, id)
-	s.mu.Unlock()
+	s.cfg.Builds.Cancel(id)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) react(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) react(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	args, rec, ok := s.reactRequest(w, r)
 	if !ok {
 		return
 	}
-	s.invoke(r.Context(), rec, args, p).write(w)
+	s.cfg.Invoker.React(r.Context(), rec, args, p).Write(w)
 }
 
 // reactRequest reads a react body's args and finds the reactor, answering 400, 404
@@ -302,89 +235,7 @@ func (s *Server) reactRequest(w http.ResponseWriter, r *http.Request) (json.RawM
 	return q.Args, rec, ok
 }
 
-// outcome is an invocation's answer to its caller, as sync react writes it and
-// async results keep it.
-type outcome struct {
-	Status      int               `json:"status"`
-	Headers     map[string]string `json:"headers,omitempty"`
-	ContentType string            `json:"content_type,omitempty"`
-	Body        []byte            `json:"body"`
-}
-
-func (o outcome) write(w http.ResponseWriter) {
-	for k, v := range o.Headers {
-		w.Header().Set(k, v)
-	}
-	if o.ContentType != "" {
-		w.Header().Set("Content-Type", o.ContentType)
-	}
-	w.WriteHeader(o.Status)
-	w.Write(o.Body)
-}
-
-// errorOutcome is an answer in the API's error format.
-func errorOutcome(status int, title, detail string) outcome {
-	return outcome{Status: status, ContentType: "application/json",
-		Body: runtime.Error{Errors: map[string][]string{}, Title: title, Status: status, Detail: detail}.JSON()}
-}
-
-// invoke runs one invocation of rec with args for principal p: the path shared by
-// react and react-async.
-func (s *Server) invoke(ctx context.Context, rec *store.Reactor, args json.RawMessage, p principal) outcome {
-	if refused, ok := invocable(rec); !ok {
-		return refused
-	}
-	args, refused := s.detokenize(ctx, args)
-	if refused != nil {
-		return *refused
-	}
-	req := scheduler.RequestFor(rec)
-	req.Args, req.TraceID = args, TraceID(ctx)
-	// The caller waits for the reactor's timeout plus time to queue and reply.
-	deadline := time.Now().Add(time.Duration(req.TimeoutMS)*time.Millisecond + 2*time.Second)
-	req.Deadline = deadline.UnixMilli()
-	g, err := s.grantFor(ctx, rec, p, deadline)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.log.Error("granting the reactor's Basis Theory client failed", "trace_id", TraceID(ctx), "reactor_id", rec.ID, "error", err)
-	}
-	if g != nil {
-		req.BT = g
-		defer s.grants.revoke(g.Key)
-	}
-	reply, err := s.cfg.Dispatcher.Invoke(ctx, req)
-	switch {
-	case errors.Is(err, scheduler.ErrNoWorkers):
-		return errorOutcome(http.StatusServiceUnavailable, "Service Unavailable", "no worker is serving the "+req.Tier+" tier")
-	case errors.Is(err, scheduler.ErrWorkerLost):
-		return errorOutcome(http.StatusInternalServerError, "Reactor Runtime Error", "the worker running the reactor stopped before it answered")
-	case errors.Is(err, context.DeadlineExceeded):
-		return errorOutcome(http.StatusInternalServerError, "Reactor Timeout", "no answer before the reactor's deadline")
-	case err != nil:
-		s.log.Error("invocation failed", "trace_id", TraceID(ctx), "reactor_id", rec.ID, "error", err)
-		return errorOutcome(http.StatusInternalServerError, "Internal Server Error", "something went wrong; the trace id identifies it in the logs")
-	}
-	out := outcome{Status: reply.Status, Headers: reply.Headers, ContentType: reply.ContentType, Body: reply.Body}
-	if len(reply.Tokenize) > 0 && reply.Status == http.StatusOK {
-		toks, refused := s.tokenize(ctx, p, reply.Tokenize)
-		if refused != nil {
-			return *refused
-		}
-		out.Body, _ = json.Marshal(struct {
-			Tokens json.RawMessage `json:"tokens"`
-			Raw    json.RawMessage `json:"raw"`
-		}{orNull(toks), orNull(reply.Raw)})
-	}
-	return out
-}
-
-func orNull(m json.RawMessage) json.RawMessage {
-	if len(m) == 0 {
-		return json.RawMessage("null")
-	}
-	return m
-}
-
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.Error("request failed", "trace_id", TraceID(r.Context()), "method", r.Method, "path", r.URL.Path, "error", err)
+	s.log.Error("request failed", "trace_id", trace.ID(r.Context()), "method", r.Method, "path", r.URL.Path, "error", err)
 	writeError(w, r, http.StatusInternalServerError, "Internal Server Error", "something went wrong; the trace id identifies it in the logs", nil)
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -9,14 +8,14 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/reactord/reactord/auth"
 	"github.com/reactord/reactord/expr"
-	"github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/tokens"
 )
 
 // createToken answers POST /tokens with the token, its data masked (as the seed's
 // create response shows it).
-func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 			writeError(w, r, http.StatusUnsupportedMediaType, "Unsupported Media Type", "the body must be application/json", nil)
@@ -58,13 +57,13 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p principal
 
 // getToken answers GET /tokens/{id}: plaintext data with token:reveal, else masked
 // (no data when the token has no mask).
-func (s *Server) getToken(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) getToken(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	t, err := s.cfg.Tokens.Get(r.Context(), s.cfg.System.TenantID, r.PathValue("id"))
 	if err != nil {
 		s.tokenError(w, r, err)
 		return
 	}
-	if !p.can("token:reveal") {
+	if !p.Can("token:reveal") {
 		if t, err = t.Masked(r.Context()); err != nil {
 			s.internal(w, r, err)
 			return
@@ -73,59 +72,12 @@ func (s *Server) getToken(w http.ResponseWriter, r *http.Request, p principal) {
 	writeJSON(w, http.StatusOK, t)
 }
 
-func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	if err := s.cfg.Tokens.Delete(r.Context(), s.cfg.System.TenantID, r.PathValue("id")); err != nil {
 		s.tokenError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// detokenize replaces the {{ }} expressions in react args with token data. A bad
-// expression or an unknown token is the caller's error (400 naming the expression).
-func (s *Server) detokenize(ctx context.Context, args json.RawMessage) (json.RawMessage, *outcome) {
-	if s.cfg.Tokens == nil || len(args) == 0 {
-		return args, nil
-	}
-	out, err := s.cfg.Tokens.Detokenize(ctx, s.cfg.System.TenantID, args)
-	if err != nil {
-		o := s.tokenOutcome(ctx, err)
-		return nil, &o
-	}
-	return out, nil
-}
-
-// tokenize turns a reactor result's tokenize block into tokens created by the
-// caller and returns the "tokens" value of the response.
-func (s *Server) tokenize(ctx context.Context, p principal, block json.RawMessage) (json.RawMessage, *outcome) {
-	if s.cfg.Tokens == nil || len(block) == 0 || string(block) == "null" {
-		return nil, nil
-	}
-	out, err := s.cfg.Tokens.Tokenize(ctx, s.cfg.System.TenantID, p.ApplicationID, block)
-	if err != nil {
-		o := s.tokenOutcome(ctx, err)
-		return nil, &o
-	}
-	return out, nil
-}
-
-// tokenOutcome maps a tokens or expr error to the answer tokenError gives.
-func (s *Server) tokenOutcome(ctx context.Context, err error) outcome {
-	var ee *expr.Error
-	var ve *tokens.ValidationError
-	switch {
-	case errors.As(err, &ee):
-		return errorOutcome(http.StatusBadRequest, "Bad Request", ee.Error())
-	case errors.As(err, &ve):
-		o := errorOutcome(http.StatusBadRequest, "Bad Request", "one or more validation errors occurred")
-		o.Body = runtime.Error{Errors: ve.Fields, Title: "Bad Request", Status: http.StatusBadRequest, Detail: "one or more validation errors occurred"}.JSON()
-		return o
-	case errors.Is(err, tokens.ErrNotFound):
-		return errorOutcome(http.StatusBadRequest, "Bad Request", "token not found")
-	default:
-		s.log.Error("token operation failed", "trace_id", TraceID(ctx), "error", err)
-		return errorOutcome(http.StatusInternalServerError, "Internal Server Error", "something went wrong; the trace id identifies it in the logs")
-	}
 }
 
 // tokenError answers a tokens or expr error with its status: expressions and

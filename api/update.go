@@ -7,13 +7,12 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/reactord/reactord/images"
-	"github.com/reactord/reactord/runtime"
+	"github.com/reactord/reactord/auth"
 	"github.com/reactord/reactord/store"
 )
 
 // replaceReactor is PUT /reactors/{id}: the body replaces the reactor's fields.
-func (s *Server) replaceReactor(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) replaceReactor(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	rec, ok := s.lookup(w, r)
 	if !ok {
 		return
@@ -29,7 +28,7 @@ func (s *Server) replaceReactor(w http.ResponseWriter, r *http.Request, p princi
 
 // patchReactor is PATCH /reactors/{id} with an RFC 7386 JSON merge patch: members
 // set to null are removed, objects merge recursively.
-func (s *Server) patchReactor(w http.ResponseWriter, r *http.Request, p principal) {
+func (s *Server) patchReactor(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/merge-patch+json" {
 		writeError(w, r, http.StatusUnsupportedMediaType, "Unsupported Media Type", "PATCH takes application/merge-patch+json", nil)
 		return
@@ -83,7 +82,7 @@ func MergePatch(target, patch any) any {
 // update validates q as the reactor's new state and stores it if the reactor did not
 // change meanwhile. It answers errors itself (400, 409, 422, 500) and returns the
 // stored record.
-func (s *Server) update(w http.ResponseWriter, r *http.Request, p principal, rec *store.Reactor, q reactorRequest) (*store.Reactor, bool) {
+func (s *Server) update(w http.ResponseWriter, r *http.Request, p auth.Principal, rec *store.Reactor, q reactorRequest) (*store.Reactor, bool) {
 	if rec.State == store.StateCreating || rec.State == store.StateUpdating {
 		writeError(w, r, http.StatusConflict, "Conflict", "the reactor is "+rec.State+"; update it once its build finished", nil)
 		return nil, false
@@ -94,7 +93,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p principal, rec
 	next := *rec
 	now := time.Now().UTC().Truncate(time.Second)
 	next.ModifiedBy, next.ModifiedAt = p.ApplicationID, &now
-	if isNode22(q.Runtime) {
+	if q.Runtime.Built() {
 		// The last good version keeps serving while the new one builds.
 		next.Name, next.Requested = q.Name, &store.Requested{Reactor: q.pending()}
 		next.State = store.StateUpdating
@@ -120,37 +119,20 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p principal, rec
 		s.internal(w, r, err)
 		return nil, false
 	}
-	s.remember(&next)
-	s.startBuild(&next)
+	s.cfg.Builds.Reactor(&next)
 	return &next, true
 }
 
-// validCode applies the field rules and loads the code once, answering 400 or 422
+// validCode applies the field rules and checks the code once, answering 400 or 422
 // itself when the reactor cannot be stored.
 func (s *Server) validCode(w http.ResponseWriter, r *http.Request, q *reactorRequest) bool {
 	if errs := q.validate(); len(errs) > 0 {
 		writeError(w, r, http.StatusBadRequest, "Bad Request", "the reactor is not valid", errs)
 		return false
 	}
-	if isNode22(q.Runtime) {
-		if s.cfg.Builder == nil && q.Runtime.Bundle == "" {
-			writeError(w, r, http.StatusUnprocessableEntity, "Unprocessable Entity",
-				"this deployment does not run the node22 builder; use node-bt, or a bundle published with reactord publish (runtime.bundle)",
-				map[string][]string{"runtime.image": {"node22 needs the builder"}})
-			return false
-		}
-		return true // the build loads the bundle and reports code errors
-	}
-	snap, err := s.cfg.Engine.Load(r.Context(), runtime.Bundle{Image: images.NodeBT, Code: []byte(q.Code)})
-	var codeErr *runtime.CodeError
-	if errors.As(err, &codeErr) {
-		writeError(w, r, http.StatusUnprocessableEntity, "Unprocessable Entity", codeErr.Message, map[string][]string{"code": {codeErr.Message}})
+	if e := s.checkCode(r.Context(), q.Code, q.Runtime, "code", "runtime"); e != nil {
+		s.writeCodeError(w, r, e)
 		return false
 	}
-	if err != nil {
-		s.internal(w, r, err)
-		return false
-	}
-	snap.Close()
 	return true
 }

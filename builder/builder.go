@@ -29,15 +29,13 @@ import (
 
 	"github.com/reactord/reactord/builder/internal/scan"
 	"github.com/reactord/reactord/bundles"
+	"github.com/reactord/reactord/images"
 	"github.com/reactord/reactord/runtime"
 )
 
 // Version names this builder in manifests; changing how bundles are made changes it,
 // which invalidates cached bundles.
 const Version = "reactord-builder/1 esbuild/0.28.2"
-
-// Images the builder builds for.
-var Images = []string{"node22"}
 
 // Input is what a reactor asks to be built from.
 type Input struct {
@@ -226,10 +224,10 @@ func (b *Builder) Build(ctx context.Context, in Input) (*Result, error) {
 	var t Timings
 	image := in.Image
 	if image == "" {
-		image = "node22"
+		image = images.Node22
 	}
-	if image != "node22" {
-		return nil, errorf(CodeUnsupportedImage, "image %q cannot be built; images with dependencies: %s", image, strings.Join(Images, ", "))
+	if !images.Of(image).Build {
+		return nil, errorf(CodeUnsupportedImage, "image %q cannot be built; images with dependencies: %s", image, strings.Join(images.Built(), ", "))
 	}
 	if len(strings.TrimSpace(string(in.Code))) == 0 {
 		return nil, errorf(CodeBuildFailed, "code is empty")

@@ -30,9 +30,9 @@ func Hash(data []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// validSHA reports whether s is a lowercase hex sha256, the only key any store accepts,
+// ValidAddress reports whether s is a lowercase hex sha256, the only key any store accepts,
 // so that a caller's string never becomes a path or object name of its choosing.
-func validSHA(s string) bool {
+func ValidAddress(s string) bool {
 	if len(s) != sha256.Size*2 {
 		return false
 	}
@@ -45,7 +45,7 @@ func validSHA(s string) bool {
 }
 
 func checkSHA(sha string) error {
-	if !validSHA(sha) {
+	if !ValidAddress(sha) {
 		return fmt.Errorf("bundles: %q is not a hex sha256", sha)
 	}
 	return nil

@@ -31,6 +31,13 @@ type Image struct {
 	Contract Contract
 	// Layer is the bundled Node layer script, evaluated once per engine.
 	Layer string
+	// Build is true when reactors on the image bring their own npm dependencies: their
+	// code is bundled by a build step (or published as a bundle) before it can run.
+	Build bool
+	// RuntimePermissions is true when the code's Basis Theory client may act for the
+	// caller with the permissions listed in runtime.permissions; otherwise it acts
+	// only as the reactor's attached application.
+	RuntimePermissions bool
 }
 
 //go:embed dist/node-bt.js
@@ -45,9 +52,30 @@ const NodeBT = "node-bt"
 // Node22 is the image whose reactors bring their own npm dependencies.
 const Node22 = "node22"
 
+// Default is the image of a reactor that names none.
+const Default = NodeBT
+
 var all = map[string]Image{
 	NodeBT: {Name: NodeBT, Contract: ContractNodeBT, Layer: nodeBTLayer},
-	Node22: {Name: Node22, Contract: ContractNode22, Layer: node22Layer},
+	Node22: {Name: Node22, Contract: ContractNode22, Layer: node22Layer, Build: true, RuntimePermissions: true},
+}
+
+// Of returns the named image, or the zero Image (no build, no permissions) for an
+// unknown name; callers that must refuse unknown names use Lookup.
+func Of(name string) Image {
+	img, _ := Lookup(name)
+	return img
+}
+
+// Built lists the images whose reactors go through a build step, sorted.
+func Built() []string {
+	var out []string
+	for _, n := range Names() {
+		if all[n].Build {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Names lists the known image names, sorted.
@@ -60,10 +88,10 @@ func Names() []string {
 	return names
 }
 
-// Lookup returns the image with the given name; an empty name means node-bt.
+// Lookup returns the image with the given name; an empty name means Default.
 func Lookup(name string) (Image, error) {
 	if name == "" {
-		name = NodeBT
+		name = Default
 	}
 	img, ok := all[name]
 	if !ok {

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/reactord/reactord/runtime"
+	"github.com/reactord/reactord/internal/apierror"
 )
 
 // Error is a failure inside the proxy (never the destination's answer). The API
@@ -29,7 +29,7 @@ func (e *Error) Error() string {
 func (e *Error) JSON() []byte {
 	inner := e.Body
 	if len(inner) == 0 {
-		re := runtime.Error{Errors: e.Fields, Type: e.Type, Title: e.Title, Status: e.Status, Detail: e.Detail}
+		re := apierror.Error{Errors: e.Fields, Type: e.Type, Title: e.Title, Status: e.Status, Detail: e.Detail}
 		inner = re.JSON()
 	}
 	b, _ := json.Marshal(struct {
@@ -40,31 +40,5 @@ func (e *Error) JSON() []byte {
 
 // Errorf returns an *Error with the status's standard title.
 func Errorf(status int, format string, args ...any) *Error {
-	return &Error{Status: status, Title: title(status), Detail: fmt.Sprintf(format, args...)}
-}
-
-func title(status int) string {
-	switch status {
-	case 400:
-		return "Bad Request"
-	case 401:
-		return "Unauthenticated"
-	case 403:
-		return "Forbidden"
-	case 404:
-		return "Not Found"
-	case 413:
-		return "Payload Too Large"
-	case 422:
-		return "Unprocessable Entity"
-	case 429:
-		return "Too Many Requests"
-	case 502:
-		return "Bad Gateway"
-	case 503:
-		return "Service Unavailable"
-	case 504:
-		return "Gateway Timeout"
-	}
-	return "Internal Server Error"
+	return &Error{Status: status, Title: apierror.Title(status), Detail: fmt.Sprintf(format, args...)}
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/reactord/reactord/egress"
+	"github.com/reactord/reactord/internal/apierror"
 	"github.com/reactord/reactord/scheduler"
 	"github.com/reactord/reactord/store"
 )
@@ -49,15 +50,17 @@ type Scope struct {
 	Transforms map[string]any
 }
 
-// Invoker runs code transforms; *scheduler.Dispatcher implements it.
-type Invoker interface {
-	Invoke(ctx context.Context, req scheduler.Request) (scheduler.Reply, error)
+// Runner runs code transforms: it dispatches a request built by
+// scheduler.NewRequest and answers a dispatch failure in the API's error format;
+// *invoke.Invoker implements it.
+type Runner interface {
+	Run(ctx context.Context, req scheduler.Request) (scheduler.Reply, *apierror.Error)
 }
 
 // Config configures a Proxy.
 type Config struct {
-	// Invoker runs code transforms.
-	Invoker Invoker
+	// Runner runs code transforms.
+	Runner Runner
 	// Policy is the egress policy destinations must satisfy.
 	Policy egress.Policy
 	// AllowHTTP accepts plain-HTTP destinations (development and tests).

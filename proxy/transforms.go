@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/reactord/reactord/images"
@@ -19,7 +18,7 @@ import (
 	"github.com/reactord/reactord/store"
 )
 
-// Transform types of the seed.
+// Transform types of Basis Theory's proxy transforms.
 const (
 	TypeCode         = "code"
 	TypeTokenize     = "tokenize"
@@ -29,7 +28,7 @@ const (
 	TypeAppendHeader = "append_header"
 )
 
-// Mask matchers of the seed.
+// Mask matchers of Basis Theory's mask transform.
 const (
 	MatcherRegex           = "regex"
 	MatcherChaseStratusPAN = "chase_stratus_pan"
@@ -42,7 +41,7 @@ const (
 	phaseResponse phase = "response"
 )
 
-// options is the union of the transform options of the seed.
+// options is the union of the transform options.
 type options struct {
 	Token      map[string]any `json:"token"`
 	Identifier string         `json:"identifier"`
@@ -56,8 +55,65 @@ func TransformID(proxyID, phase string, index int) string {
 	return fmt.Sprintf("proxy:%s:%s:%d", proxyID, phase, index)
 }
 
+// step is one transform applied to one message of one call.
+type step struct {
+	c     *Call
+	ph    phase
+	index int
+	t     store.ProxyTransform
+	o     options
+	m     *message
+	scope *Scope
+}
+
+// kind is one transform type: the phases it runs in, the checks of its fields at
+// create and update, and what it does to a message. A non-nil Response from apply
+// ends the call with it (a code transform threw); errors are *Error.
+type kind struct {
+	name     string
+	phases   []phase
+	validate func(t store.ProxyTransform, o options, add func(field, msg string))
+	apply    func(ctx context.Context, p *Proxy, s *step) (*Response, error)
+}
+
+// kinds is every transform type, in the order error messages list them. A new
+// transform type is one entry here.
+var kinds = []kind{
+	{name: TypeCode, phases: []phase{phaseRequest, phaseResponse}, validate: validateCode, apply: applyCode},
+	{name: TypeTokenize, phases: []phase{phaseRequest, phaseResponse}, validate: validateTokenize, apply: applyTokenize},
+	{name: TypeMask, phases: []phase{phaseResponse}, validate: validateMask, apply: applyMask},
+	{name: TypeAppendJSON, phases: []phase{phaseResponse}, validate: validateAppendJSON, apply: applyAppendJSON},
+	{name: TypeAppendText, phases: []phase{phaseResponse}, validate: validateAppendText, apply: applyAppendText},
+	{name: TypeAppendHeader, phases: []phase{phaseResponse}, validate: validateAppendHeader, apply: applyAppendHeader},
+}
+
+// kindOf returns the kind of a transform type ("" is code) allowed in phase ph.
+func kindOf(typ string, ph phase) (kind, bool) {
+	if typ == "" {
+		typ = TypeCode
+	}
+	for _, k := range kinds {
+		if k.name == typ && slices.Contains(k.phases, ph) {
+			return k, true
+		}
+	}
+	return kind{}, false
+}
+
+// kindNames lists the transform types allowed in phase ph.
+func kindNames(ph phase) string {
+	var names []string
+	for _, k := range kinds {
+		if slices.Contains(k.phases, ph) {
+			names = append(names, k.name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
 // ValidateTransforms checks transforms of a phase ("request" or "response") and
-// returns field-level messages keyed like "request_transforms[0].code".
+// returns field-level messages keyed like "request_transforms[0].code". A code
+// transform's runtime object is the caller's to check, as a reactor's is.
 func ValidateTransforms(phaseName string, ts []store.ProxyTransform) map[string][]string {
 	errs := map[string][]string{}
 	for i, t := range ts {
@@ -70,84 +126,66 @@ func ValidateTransforms(phaseName string, ts []store.ProxyTransform) map[string]
 				continue
 			}
 		}
-		typ := t.Type
-		if typ == "" {
-			typ = TypeCode
-		}
-		allowed := typ == TypeCode || typ == TypeTokenize
-		if phaseName == string(phaseResponse) {
-			allowed = allowed || typ == TypeMask || typ == TypeAppendJSON || typ == TypeAppendText || typ == TypeAppendHeader
-		}
-		if !allowed {
-			if phaseName == string(phaseRequest) {
-				add(".type", "type must be one of code, tokenize")
-			} else {
-				add(".type", "type must be one of code, mask, tokenize, append_json, append_text, append_header")
-			}
+		k, ok := kindOf(t.Type, phase(phaseName))
+		if !ok {
+			add(".type", "type must be one of "+kindNames(phase(phaseName)))
 			continue
 		}
-		switch typ {
-		case TypeCode:
-			if t.Code == "" {
-				add(".code", "code is required for a code transform")
-			}
-			if r := t.Runtime; r != nil {
-				if _, err := images.Lookup(r.Image); err != nil || r.Image == "" {
-					add(".runtime.image", fmt.Sprintf("image must be one of %v", images.Names()))
-				}
-				if r.Timeout != 0 && (r.Timeout < 1 || r.Timeout > 30) {
-					add(".runtime.timeout", "timeout must be between 1 and 30 seconds")
-				}
-				if r.Resources != "" {
-					if _, err := rt.TierLimits(rt.Tier(r.Resources)); err != nil {
-						add(".runtime.resources", "resources must be one of standard, large, xlarge")
-					}
-				}
-				if r.WarmConcurrency < 0 || r.WarmConcurrency > 100 {
-					add(".runtime.warm_concurrency", "warm_concurrency must be between 0 and 100")
-				}
-			}
-		case TypeTokenize:
-			if o.Token == nil {
-				add(".options.token", "options.token is required for a tokenize transform")
-			}
-		case TypeMask:
-			if utf8.RuneCountInString(t.Replacement) != 1 {
-				add(".replacement", "replacement must be exactly one character")
-			}
-			switch t.Matcher {
-			case MatcherRegex:
-				re, err := regexp.Compile(t.Expression)
-				switch {
-				case t.Expression == "":
-					add(".expression", "expression is required when matcher is regex")
-				case err != nil:
-					add(".expression", "expression is not a valid regular expression: "+err.Error())
-				case re.NumSubexp() < 1:
-					add(".expression", "expression must contain at least one capture group")
-				}
-			case MatcherChaseStratusPAN:
-			default:
-				add(".matcher", "matcher must be one of regex, chase_stratus_pan")
-			}
-		case TypeAppendJSON:
-			if _, err := jsonpath.Parse(o.Location); err != nil {
-				add(".options.location", "options.location must be a JSONPath like $.a.b: "+err.Error())
-			}
-		case TypeAppendText:
-			if _, ok := o.Value.(string); !ok {
-				add(".options.value", "options.value must be a string")
-			}
-		case TypeAppendHeader:
-			if o.Location == "" || !validHeaderName(o.Location) {
-				add(".options.location", "options.location must be a header name")
-			}
-			if _, ok := o.Value.(string); !ok {
-				add(".options.value", "options.value must be a string")
-			}
-		}
+		k.validate(t, o, add)
 	}
 	return errs
+}
+
+func validateCode(t store.ProxyTransform, _ options, add func(field, msg string)) {
+	if t.Code == "" {
+		add(".code", "code is required for a code transform")
+	}
+}
+
+func validateTokenize(_ store.ProxyTransform, o options, add func(field, msg string)) {
+	if o.Token == nil {
+		add(".options.token", "options.token is required for a tokenize transform")
+	}
+}
+
+func validateMask(t store.ProxyTransform, _ options, add func(field, msg string)) {
+	if utf8.RuneCountInString(t.Replacement) != 1 {
+		add(".replacement", "replacement must be exactly one character")
+	}
+	switch t.Matcher {
+	case MatcherRegex:
+		re, err := regexp.Compile(t.Expression)
+		switch {
+		case t.Expression == "":
+			add(".expression", "expression is required when matcher is regex")
+		case err != nil:
+			add(".expression", "expression is not a valid regular expression: "+err.Error())
+		case re.NumSubexp() < 1:
+			add(".expression", "expression must contain at least one capture group")
+		}
+	case MatcherChaseStratusPAN:
+	default:
+		add(".matcher", "matcher must be one of regex, chase_stratus_pan")
+	}
+}
+
+func validateAppendJSON(_ store.ProxyTransform, o options, add func(field, msg string)) {
+	if _, err := jsonpath.Parse(o.Location); err != nil {
+		add(".options.location", "options.location must be a JSONPath like $.a.b: "+err.Error())
+	}
+}
+
+func validateAppendText(_ store.ProxyTransform, o options, add func(field, msg string)) {
+	if _, ok := o.Value.(string); !ok {
+		add(".options.value", "options.value must be a string")
+	}
+}
+
+func validateAppendHeader(_ store.ProxyTransform, o options, add func(field, msg string)) {
+	if o.Location == "" || !validHeaderName(o.Location) {
+		add(".options.location", "options.location must be a header name")
+	}
+	validateAppendText(store.ProxyTransform{}, o, add)
 }
 
 func validHeaderName(s string) bool {
@@ -159,43 +197,57 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-// apply runs transform t on m. A non-nil Response ends the call with it (a code
-// transform threw); errors are *Error.
+// apply runs transform t on m.
 func (p *Proxy) apply(ctx context.Context, c *Call, ph phase, i int, t store.ProxyTransform, m *message, scope *Scope) (*Response, error) {
-	var o options
+	s := &step{c: c, ph: ph, index: i, t: t, m: m, scope: scope}
 	if len(t.Options) > 0 {
-		if err := json.Unmarshal(t.Options, &o); err != nil {
+		if err := json.Unmarshal(t.Options, &s.o); err != nil {
 			return nil, Errorf(500, "%s transform %d has invalid options", ph, i)
 		}
 	}
-	switch t.Type {
-	case "", TypeCode:
-		return p.code(ctx, c, ph, i, t, m)
-	case TypeTokenize:
-		return nil, p.tokenize(ctx, c, ph, o, m, scope)
-	case TypeMask:
-		mask(t, m)
-	case TypeAppendJSON:
-		v, err := p.render(ctx, c, o.Value, m, ph, scope)
-		if err != nil {
-			return nil, err
-		}
-		return nil, appendJSON(m, o.Location, v)
-	case TypeAppendText:
-		v, err := p.render(ctx, c, o.Value, m, ph, scope)
-		if err != nil {
-			return nil, err
-		}
-		m.body = append(bytes.Clone(m.body), text(v)...)
-	case TypeAppendHeader:
-		v, err := p.render(ctx, c, o.Value, m, ph, scope)
-		if err != nil {
-			return nil, err
-		}
-		m.header.Set(o.Location, text(v))
-	default:
+	k, ok := kindOf(t.Type, ph)
+	if !ok {
 		return nil, Errorf(500, "%s transform %d has an unknown type %q", ph, i, t.Type)
 	}
+	return k.apply(ctx, p, s)
+}
+
+func applyCode(ctx context.Context, p *Proxy, s *step) (*Response, error) {
+	return p.code(ctx, s.c, s.ph, s.index, s.t, s.m)
+}
+
+func applyTokenize(ctx context.Context, p *Proxy, s *step) (*Response, error) {
+	return nil, p.tokenize(ctx, s.c, s.ph, s.o, s.m, s.scope)
+}
+
+func applyMask(_ context.Context, _ *Proxy, s *step) (*Response, error) {
+	mask(s.t, s.m)
+	return nil, nil
+}
+
+func applyAppendJSON(ctx context.Context, p *Proxy, s *step) (*Response, error) {
+	v, err := p.render(ctx, s.c, s.o.Value, s.m, s.ph, s.scope)
+	if err != nil {
+		return nil, err
+	}
+	return nil, appendJSON(s.m, s.o.Location, v)
+}
+
+func applyAppendText(ctx context.Context, p *Proxy, s *step) (*Response, error) {
+	v, err := p.render(ctx, s.c, s.o.Value, s.m, s.ph, s.scope)
+	if err != nil {
+		return nil, err
+	}
+	s.m.body = append(bytes.Clone(s.m.body), text(v)...)
+	return nil, nil
+}
+
+func applyAppendHeader(ctx context.Context, p *Proxy, s *step) (*Response, error) {
+	v, err := p.render(ctx, s.c, s.o.Value, s.m, s.ph, s.scope)
+	if err != nil {
+		return nil, err
+	}
+	s.m.header.Set(s.o.Location, text(v))
 	return nil, nil
 }
 
@@ -365,7 +417,7 @@ func (p *Proxy) code(ctx context.Context, c *Call, ph phase, i int, t store.Prox
 	req := scheduler.NewRequest(TransformID(c.Proxy.ID, string(ph), i), t.Bundle, t.Runtime, c.Proxy.Configuration)
 	req.TraceID, req.WantResult = c.TraceID, true
 	args := map[string]any{"body": m.value(), "headers": m.headerMap()}
-	if req.Image == images.Node22 {
+	if images.Of(req.Image).Contract == images.ContractNode22 {
 		// node22's event.req carries the whole request.
 		args["method"], args["path"], args["query"] = c.Method, c.Path, c.RawQuery
 	}
@@ -374,17 +426,9 @@ func (p *Proxy) code(ctx context.Context, c *Call, ph phase, i int, t store.Prox
 		return nil, Errorf(500, "encoding the transform's input: %v", err)
 	}
 	req.Args = raw
-	req.Deadline = time.Now().Add(time.Duration(req.TimeoutMS)*time.Millisecond + 2*time.Second).UnixMilli()
-	reply, err := p.cfg.Invoker.Invoke(ctx, req)
-	switch {
-	case errors.Is(err, scheduler.ErrNoWorkers):
-		return nil, Errorf(503, "no worker is serving the %s tier", req.Tier)
-	case errors.Is(err, scheduler.ErrWorkerLost):
-		return nil, Errorf(500, "the worker running the %s transform stopped before it answered", ph)
-	case errors.Is(err, context.DeadlineExceeded):
-		return nil, &Error{Status: 500, Title: "Reactor Timeout", Type: "reactor_timeout", Detail: fmt.Sprintf("the %s transform did not answer before its deadline", ph)}
-	case err != nil:
-		return nil, Errorf(500, "running the %s transform: %v", ph, err)
+	reply, failure := p.cfg.Runner.Run(ctx, req)
+	if failure != nil {
+		return nil, &Error{Status: failure.Status, Body: failure.JSON()}
 	}
 	switch rt.Outcome(reply.Outcome) {
 	case rt.OK:

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/reactord/reactord/images"
+	"github.com/reactord/reactord/internal/apierror"
 	"github.com/reactord/reactord/runtime/internal/cowmem"
 )
 
@@ -172,10 +173,10 @@ func (in *Instance) run(ctx context.Context, inv *invocation, ev Event) (resp Re
 	event, err := encodeEvent(ev, !in.seeded)
 	in.seeded = true
 	if err != nil {
-		return errorResponse(Rejected, Error{Title: "Bad Request", Status: 400, Detail: err.Error()}), false
+		return errorResponse(Rejected, apierror.Error{Title: "Bad Request", Status: 400, Detail: err.Error()}), false
 	}
 	if len(event) > in.limits.MaxArgs {
-		return errorResponse(Rejected, Error{Title: "Payload Too Large", Status: 413,
+		return errorResponse(Rejected, apierror.Error{Title: "Payload Too Large", Status: 413,
 			Detail: fmt.Sprintf("args and configuration exceed the limit of %d bytes", in.limits.MaxArgs)}), false
 	}
 	ctx, cancel := context.WithTimeout(ctx, in.limits.Timeout)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/reactord/reactord/internal/apierror"
 )
 
 // Outcome classifies how an invocation ended.
@@ -62,23 +64,14 @@ type LogLine struct {
 	Message string `json:"message"`
 }
 
-// Error is the API's error format.
-type Error struct {
-	Errors map[string][]string `json:"errors,omitempty"`
-	Type   string              `json:"type,omitempty"`
-	Title  string              `json:"title"`
-	Status int                 `json:"status"`
-	Detail string              `json:"detail,omitempty"`
-}
-
-// WithTokens renders a success body again with the created tokens in place of the
-// tokenize block.
-func (r Response) WithTokens(tokens json.RawMessage) Response {
-	r.Body = mustJSON(struct {
+// ResultBody is the body of a successful node-bt style answer, {"tokens", "raw"}:
+// the runtime answers with tokens null, and the service again once it created the
+// tokens the result asked for.
+func ResultBody(tokens, raw json.RawMessage) json.RawMessage {
+	return mustJSON(struct {
 		Tokens json.RawMessage `json:"tokens"`
 		Raw    json.RawMessage `json:"raw"`
-	}{orNull(tokens), orNull(r.Raw)})
-	return r
+	}{orNull(tokens), orNull(raw)})
 }
 
 // reactorStatuses are the statuses a thrown error may choose, with their titles and types.
@@ -93,29 +86,21 @@ var reactorStatuses = map[int][2]string{
 	503: {"Service Unavailable", "service_unavailable"},
 }
 
-// JSON encodes the error; without field errors, the detail is listed under "error".
-func (e Error) JSON() json.RawMessage {
-	if e.Errors == nil && e.Detail != "" {
-		e.Errors = map[string][]string{"error": {e.Detail}}
-	}
-	return mustJSON(e)
-}
-
-func errorResponse(outcome Outcome, e Error) Response {
+func errorResponse(outcome Outcome, e apierror.Error) Response {
 	return Response{Status: e.Status, Body: e.JSON(), ContentType: "application/json", Outcome: outcome}
 }
 
 func runtimeError(detail string) Response {
-	return errorResponse(Thrown, Error{Type: "reactor_runtime_error", Title: "Reactor Runtime Error", Status: 500, Detail: detail})
+	return errorResponse(Thrown, apierror.Error{Type: "reactor_runtime_error", Title: "Reactor Runtime Error", Status: 500, Detail: detail})
 }
 
 func timeoutResponse(limit time.Duration) Response {
-	return errorResponse(Timeout, Error{Type: "reactor_timeout", Title: "Reactor Timeout", Status: 500,
+	return errorResponse(Timeout, apierror.Error{Type: "reactor_timeout", Title: "Reactor Timeout", Status: 500,
 		Detail: fmt.Sprintf("reactor did not finish within its timeout of %s", limit)})
 }
 
 func oomResponse(limit uint64) Response {
-	return errorResponse(OutOfMemory, Error{Type: "reactor_out_of_memory", Title: "Reactor Out Of Memory", Status: 500,
+	return errorResponse(OutOfMemory, apierror.Error{Type: "reactor_out_of_memory", Title: "Reactor Out Of Memory", Status: 500,
 		Detail: fmt.Sprintf("reactor exceeded its memory limit of %d MiB", limit>>20)})
 }
 
@@ -174,7 +159,7 @@ func thrownResponse(t thrownError) Response {
 	}
 	if t.Status != nil {
 		if meta, ok := reactorStatuses[int(*t.Status)]; ok && float64(int(*t.Status)) == *t.Status {
-			e := Error{Type: meta[1], Title: meta[0], Status: int(*t.Status), Detail: detail}
+			e := apierror.Error{Type: meta[1], Title: meta[0], Status: int(*t.Status), Detail: detail}
 			if len(t.Errors) > 0 {
 				var errs map[string]any
 				if json.Unmarshal(t.Errors, &errs) == nil {
@@ -237,7 +222,8 @@ func resultResponse(contractNode22 bool, result []byte) Response {
 	if t := obj["tokenize"]; len(t) > 0 && !bytes.Equal(t, []byte("null")) {
 		r.Tokenize = t
 	}
-	return r.WithTokens(nil)
+	r.Body = ResultBody(nil, r.Raw)
+	return r
 }
 
 func orNull(b json.RawMessage) json.RawMessage {

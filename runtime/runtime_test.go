@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reactord/reactord/internal/apierror"
 	"github.com/reactord/reactord/runtime"
 )
 
@@ -193,7 +194,7 @@ func TestErrorMapping(t *testing.T) {
 			if r.Status != tc.status {
 				t.Fatalf("status %d, want %d: %s", r.Status, tc.status, r.Body)
 			}
-			var e runtime.Error
+			var e apierror.Error
 			if err := json.Unmarshal(r.Body, &e); err != nil {
 				t.Fatal(err)
 			}
@@ -211,7 +212,7 @@ func TestErrorWithFieldErrors(t *testing.T) {
 	code := `const { BadRequestError } = require('@basis-theory/basis-theory-reactor-formulas-sdk-js');
 module.exports = async () => { throw new BadRequestError({ card: ['is expired'] }); };`
 	r := invoke(t, "node-bt", code, `{}`, standard(t))
-	var e runtime.Error
+	var e apierror.Error
 	json.Unmarshal(r.Body, &e)
 	if r.Status != 400 || len(e.Errors["card"]) != 1 || e.Errors["card"][0] != "is expired" {
 		t.Errorf("status %d body %s", r.Status, r.Body)

@@ -72,7 +72,7 @@ func (d *Dispatcher) Invoke(ctx context.Context, req Request) (Reply, error) {
 		return Reply{}, err
 	}
 	r, err := d.once(ctx, req, data)
-	if (errors.Is(err, ErrWorkerLost) || errors.Is(err, errNoAck)) && time.Until(req.deadline()) > d.AckWait {
+	if (errors.Is(err, ErrWorkerLost) || errors.Is(err, errNoAck)) && time.Until(req.DeadlineTime()) > d.AckWait {
 		r, err = d.once(ctx, req, data)
 	}
 	if errors.Is(err, errNoAck) {
@@ -103,7 +103,7 @@ func (d *Dispatcher) once(ctx context.Context, req Request, data []byte) (Reply,
 	if err := d.nc.PublishMsg(msg); err != nil {
 		return Reply{}, fmt.Errorf("scheduler: publish: %w", err)
 	}
-	ctx, cancel := context.WithDeadline(ctx, req.deadline().Add(time.Second))
+	ctx, cancel := context.WithDeadline(ctx, req.DeadlineTime().Add(time.Second))
 	defer cancel()
 	acked := false
 	for {

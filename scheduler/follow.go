@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/reactord/reactord/images"
 	rt "github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/store"
 )
@@ -45,10 +46,15 @@ func RequestFor(rec *store.Reactor) Request {
 	return NewRequest(rec.ID, rec.Bundle, rec.Runtime, rec.Configuration)
 }
 
-// NewRequest returns the invocation fields of a bundle run with a runtime object
-// (nil: node-bt's defaults), for reactors and proxy code transforms alike.
+// DispatchSlack is how much longer than the reactor's timeout its caller waits: time
+// to queue, reach a worker and carry the reply back.
+const DispatchSlack = 2 * time.Second
+
+// NewRequest returns the invocation of a bundle run with a runtime object (nil: the
+// default image's defaults), for reactors and proxy code transforms alike. Its
+// deadline is the reactor's timeout plus DispatchSlack from now.
 func NewRequest(id, bundle string, r *store.Runtime, configuration map[string]string) Request {
-	req := Request{ReactorID: id, Bundle: bundle, Image: "node-bt", Tier: string(rt.Standard),
+	req := Request{ReactorID: id, Bundle: bundle, Image: images.Default, Tier: string(rt.Standard),
 		TimeoutMS: int(rt.DefaultTimeout / time.Millisecond), Configuration: configuration}
 	if r != nil {
 		if r.Image != "" {
@@ -62,5 +68,6 @@ func NewRequest(id, bundle string, r *store.Runtime, configuration map[string]st
 		}
 		req.WarmConcurrency = r.WarmConcurrency
 	}
+	req.Deadline = time.Now().Add(time.Duration(req.TimeoutMS)*time.Millisecond + DispatchSlack).UnixMilli()
 	return req
 }

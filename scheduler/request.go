@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/reactord/reactord/internal/apierror"
 	"github.com/reactord/reactord/runtime"
 )
 
@@ -80,11 +81,12 @@ func replyFrom(r runtime.Response, wantResult bool) Reply {
 
 // errorReply answers with the API's error format.
 func errorReply(status int, typ, title, detail string) Reply {
-	body := runtime.Error{Type: typ, Title: title, Status: status, Detail: detail}.JSON()
+	body := apierror.Error{Type: typ, Title: title, Status: status, Detail: detail}.JSON()
 	return Reply{Status: status, ContentType: "application/json", Body: body, Outcome: "rejected"}
 }
 
-func (r Request) deadline() time.Time { return time.UnixMilli(r.Deadline) }
+// DeadlineTime is when the caller stops waiting.
+func (r Request) DeadlineTime() time.Time { return time.UnixMilli(r.Deadline) }
 
 // subject is the NATS subject of a tier's invocations.
 func subject(prefix, tier string) string { return prefix + ".invoke." + tier }

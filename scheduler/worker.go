@@ -109,7 +109,7 @@ func (w *Worker) serve(m *nats.Msg) {
 		w.result(m.Reply, errorReply(400, "bad_request", "Bad Request", "malformed invocation"))
 		return
 	}
-	deadline := req.deadline()
+	deadline := req.DeadlineTime()
 	if time.Now().After(deadline) {
 		w.result(m.Reply, errorReply(500, "reactor_timeout", "Reactor Timeout", "the invocation waited past its deadline before a worker could run it"))
 		return

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -27,6 +28,24 @@ type ProxyTransform struct {
 	Options     json.RawMessage `json:"options,omitempty"`
 	// Bundle is the sha256 of a code transform's bundle (not shown by the API).
 	Bundle string `json:"-"`
+}
+
+// IsCode reports whether the transform runs code (type code, the default).
+func (t ProxyTransform) IsCode() bool { return t.Type == "" || t.Type == "code" }
+
+// Built reports whether the transform is code that goes through a build step.
+func (t ProxyTransform) Built() bool { return t.IsCode() && t.Runtime.Built() }
+
+// NeedsBuild reports whether any of the transforms goes through a build step.
+func NeedsBuild(transforms ...[]ProxyTransform) bool {
+	for _, ts := range transforms {
+		for _, t := range ts {
+			if t.Built() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Proxy is a pre-configured proxy record as the API shows it.
@@ -84,6 +103,8 @@ type storedProxy struct {
 type Proxies struct {
 	records records[Proxy]
 	key     *seal.Key
+	// byKey indexes the in-memory copy by proxy key; guarded by the view's lock.
+	byKey map[string]*Proxy
 }
 
 // OpenProxies opens (or creates) the proxy bucket.
@@ -95,6 +116,16 @@ func OpenProxies(ctx context.Context, js jetstream.JetStream, key *seal.Key) (*P
 	s := &Proxies{key: key}
 	s.records = records[Proxy]{kv: kv, noun: "proxy", encode: s.encode, decode: s.decode,
 		created: func(p *Proxy) time.Time { return p.CreatedAt }}
+	s.byKey = map[string]*Proxy{}
+	s.records.view.revision = func(p *Proxy) uint64 { return p.Revision }
+	s.records.view.changed = func(old, p *Proxy) {
+		if old != nil {
+			delete(s.byKey, old.Key)
+		}
+		if p != nil {
+			s.byKey[p.Key] = p
+		}
+	}
 	return s, nil
 }
 
@@ -153,6 +184,7 @@ func (s *Proxies) Create(ctx context.Context, r *Proxy) error {
 	rev, err := s.records.create(ctx, r.ID, r)
 	if err == nil {
 		r.Revision = rev
+		s.records.view.remember(r.ID, r)
 	}
 	return err
 }
@@ -165,8 +197,45 @@ func (s *Proxies) Update(ctx context.Context, r *Proxy) error {
 	rev, err := s.records.update(ctx, r.ID, r, r.Revision)
 	if err == nil {
 		r.Revision = rev
+		s.records.view.remember(r.ID, r)
 	}
 	return err
+}
+
+// Follow keeps an in-memory copy of the bucket current until ctx ends, for Cached
+// and ByKey.
+func (s *Proxies) Follow(ctx context.Context) error { return s.records.follow(ctx) }
+
+// Cached returns a proxy from the in-memory copy Follow keeps, falling back to the
+// bucket; callers must not modify it.
+func (s *Proxies) Cached(ctx context.Context, id string) (*Proxy, error) {
+	return s.records.cached(ctx, id)
+}
+
+// ByKey returns the proxy whose key is key: from the in-memory copy, else (a proxy
+// created on another gateway a moment ago) by reading the bucket, which only a key
+// of the shape this service generates is worth. ErrNotFound otherwise.
+func (s *Proxies) ByKey(ctx context.Context, key string) (*Proxy, error) {
+	s.records.view.mu.RLock()
+	p := s.byKey[key]
+	s.records.view.mu.RUnlock()
+	if p != nil {
+		return p, nil
+	}
+	if _, err := hex.DecodeString(key); err != nil || len(key) != 32 {
+		return nil, ErrNotFound
+	}
+	all, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range all {
+		s.records.view.remember(p.ID, p)
+		if p.Key == key {
+			return p, nil
+		}
+	}
+	return nil, ErrNotFound
 }
 
 // Delete removes a proxy; deleting a missing one is ErrNotFound.
@@ -174,26 +243,3 @@ func (s *Proxies) Delete(ctx context.Context, id string) error { return s.record
 
 // List returns every proxy, oldest first.
 func (s *Proxies) List(ctx context.Context) ([]*Proxy, error) { return s.records.list(ctx) }
-
-// ProxyChange is one update of the bucket seen by Watch: a proxy, or its deletion.
-type ProxyChange struct {
-	ID    string
-	Proxy *Proxy // nil when deleted
-}
-
-// Watch streams every current proxy, then each change, until ctx ends.
-func (s *Proxies) Watch(ctx context.Context) (<-chan ProxyChange, error) {
-	out := make(chan ProxyChange, 64)
-	err := s.records.watch(ctx, func(id string, r *Proxy) bool {
-		select {
-		case out <- ProxyChange{ID: id, Proxy: r}:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}, func() { close(out) })
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}

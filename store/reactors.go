@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/reactord/reactord/images"
 	"github.com/reactord/reactord/internal/seal"
 )
 
@@ -38,6 +39,10 @@ type Runtime struct {
 	// bundle store: a node22 reactor with one runs it without building (an extension).
 	Bundle string `json:"bundle,omitempty"`
 }
+
+// Built reports whether code on this runtime goes through a build step (its image
+// takes npm dependencies) before it can run.
+func (r *Runtime) Built() bool { return r != nil && images.Of(r.Image).Build }
 
 // ApplicationRef points at an application.
 type ApplicationRef struct {
@@ -117,6 +122,7 @@ func OpenReactors(ctx context.Context, js jetstream.JetStream, key *seal.Key) (*
 	s := &Reactors{key: key}
 	s.records = records[Reactor]{kv: kv, noun: "reactor", encode: s.encode, decode: s.decode,
 		created: func(r *Reactor) time.Time { return r.CreatedAt }}
+	s.records.view.revision = func(r *Reactor) uint64 { return r.Revision }
 	return s, nil
 }
 
@@ -173,6 +179,7 @@ func (s *Reactors) Create(ctx context.Context, r *Reactor) error {
 	rev, err := s.records.create(ctx, r.ID, r)
 	if err == nil {
 		r.Revision = rev
+		s.records.view.remember(r.ID, r)
 	}
 	return err
 }
@@ -187,8 +194,18 @@ func (s *Reactors) Update(ctx context.Context, r *Reactor) error {
 	rev, err := s.records.update(ctx, r.ID, r, r.Revision)
 	if err == nil {
 		r.Revision = rev
+		s.records.view.remember(r.ID, r)
 	}
 	return err
+}
+
+// Follow keeps an in-memory copy of the bucket current until ctx ends, for Cached.
+func (s *Reactors) Follow(ctx context.Context) error { return s.records.follow(ctx) }
+
+// Cached returns a reactor from the in-memory copy Follow keeps, falling back to
+// the bucket; callers must not modify it.
+func (s *Reactors) Cached(ctx context.Context, id string) (*Reactor, error) {
+	return s.records.cached(ctx, id)
 }
 
 // Delete removes a reactor; deleting a missing one is ErrNotFound.

@@ -19,6 +19,8 @@ type records[T any] struct {
 	encode  func(*T) ([]byte, error)
 	decode  func(b []byte, rev uint64) (*T, error)
 	created func(*T) time.Time
+	// view is the gateway's in-memory copy, current once Follow ran.
+	view view[T]
 }
 
 func (s *records[T]) create(ctx context.Context, id string, r *T) (uint64, error) {
@@ -72,6 +74,7 @@ func (s *records[T]) delete(ctx context.Context, id string) error {
 	if err := s.kv.Delete(ctx, id); err != nil {
 		return fmt.Errorf("store: delete %s: %w", s.noun, err)
 	}
+	s.view.forget(id)
 	return nil
 }
 

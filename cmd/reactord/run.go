@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/reactord/reactord/images"
+	"github.com/reactord/reactord/internal/apierror"
+	"github.com/reactord/reactord/internal/service"
 	"github.com/reactord/reactord/runtime"
 )
 
@@ -113,8 +115,7 @@ func invokeOnce(ctx context.Context, eng *runtime.Engine, b runtime.Bundle, limi
 	snap, err := eng.Load(ctx, b)
 	var codeErr *runtime.CodeError
 	if errors.As(err, &codeErr) {
-		body, _ := json.Marshal(runtime.Error{Title: "Unprocessable Entity", Status: 422, Detail: codeErr.Message,
-			Errors: map[string][]string{"code": {codeErr.Message}}})
+		body := apierror.Fields(422, codeErr.Message, map[string][]string{"code": {codeErr.Message}}).JSON()
 		return runtime.Response{Status: 422, Body: body, ContentType: "application/json"}, nil
 	}
 	if err != nil {
@@ -160,13 +161,7 @@ func envOr(key, def string) string {
 	return def
 }
 
-func defaultCacheDir() string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(dir, "reactord", "wazero")
-}
+func defaultCacheDir() string { return service.DefaultCacheDir() }
 
 func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {

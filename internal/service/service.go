@@ -25,70 +25,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/reactord/reactord/api"
+	"github.com/reactord/reactord/auth"
 	"github.com/reactord/reactord/builder"
 	"github.com/reactord/reactord/bundles"
 	"github.com/reactord/reactord/egress"
 	"github.com/reactord/reactord/internal/btbridge"
 	"github.com/reactord/reactord/internal/natsd"
+	"github.com/reactord/reactord/internal/ratelimit"
 	"github.com/reactord/reactord/internal/seal"
+	"github.com/reactord/reactord/invoke"
+	"github.com/reactord/reactord/lifecycle"
 	"github.com/reactord/reactord/proxy"
 	"github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/scheduler"
 	"github.com/reactord/reactord/store"
 	"github.com/reactord/reactord/tokens"
 )
-
-// Options select the parts to run and configure them.
-type Options struct {
-	// NATSURL is the server to use; empty starts an embedded one in DataDir.
-	NATSURL string
-	DataDir string
-	// EncryptionKey is the base64 key sealing configuration; empty uses (and creates)
-	// DataDir/encryption.key.
-	EncryptionKey string
-	// Gateway runs the HTTP API; ManagementKey is its management application's key
-	// (empty: generated on first start and returned in Service.GeneratedKey).
-	Gateway       bool
-	ManagementKey string
-	// Tiers are the tiers the worker serves; none runs no worker.
-	Tiers    []runtime.Tier
-	WorkerID string
-	Pools    scheduler.PoolsConfig
-	// AsyncConcurrency bounds the react-async requests the gateway runs at once
-	// (default 8; negative: the gateway runs none, another gateway must).
-	AsyncConcurrency int
-	// ResultTTL is how long react-async results are kept (default 24 h).
-	ResultTTL time.Duration
-	// RateLimit and RateBurst limit each application's requests per second (0: off).
-	RateLimit float64
-	RateBurst int
-	// BundleStore is where bundles live: "" is the JetStream object store; file:DIR or
-	// s3://bucket/prefix (with S3) share a store with CI's `reactord publish`.
-	BundleStore string
-	S3          bundles.S3Config
-	// Build configures the node22 builder of the gateway; it runs when npm is on PATH.
-	Build BuildOptions
-	// Runtime configures the engine (compilation cache, async host operations).
-	Runtime runtime.Config
-	Logger  *slog.Logger
-	// ProxyAllowHTTP lets proxies reach plain-HTTP destinations; ProxyAllowPrivate
-	// lets them reach loopback and private addresses (development and tests).
-	ProxyAllowHTTP, ProxyAllowPrivate bool
-}
-
-// BuildOptions configure the gateway's node22 builder.
-type BuildOptions struct {
-	// CacheDir holds npm's cache and build records (default DataDir/build).
-	CacheDir string
-	// OSVDB is a local OSV database directory; OSVAPI an OSV API URL.
-	OSVDB, OSVAPI string
-	// Registry overrides the npm registry.
-	Registry string
-	// Concurrency bounds concurrent builds (default 1).
-	Concurrency int
-	// Disabled refuses node22 reactors.
-	Disabled bool
-}
 
 // Service is a running assembly.
 type Service struct {
@@ -99,173 +51,58 @@ type Service struct {
 	// NATSURL is the server the service uses.
 	NATSURL string
 
-	log    *slog.Logger
-	ns     *natsd.Server
-	nc     *nats.Conn
-	eng    *runtime.Engine
-	pools  *scheduler.Pools
-	worker *scheduler.Worker
-	cancel context.CancelFunc
+	cfg     Config
+	log     *slog.Logger
+	ns      *natsd.Server
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	key     *seal.Key
+	bundles bundles.Store
+	eng     *runtime.Engine
+	reg     *prometheus.Registry
+	pools   *scheduler.Pools
+	worker  *scheduler.Worker
+	cancel  context.CancelFunc
 }
 
-// Start starts the parts; Stop releases them.
-func Start(ctx context.Context, o Options) (s *Service, err error) {
-	if o.Logger == nil {
-		o.Logger = slog.Default()
+// Start validates c and starts the parts it names; Stop releases them.
+func Start(ctx context.Context, c Config) (s *Service, err error) {
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	s = &Service{log: o.Logger}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	s = &Service{cfg: c, log: c.Logger, reg: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {
 			s.Stop(context.Background())
 		}
 	}()
-	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
-		return nil, err
-	}
 	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	s.NATSURL = o.NATSURL
-	if s.NATSURL == "" {
-		if s.ns, err = natsd.Start(ctx, natsd.Options{DataDir: o.DataDir}); err != nil {
-			return nil, err
-		}
-		s.NATSURL = s.ns.URL()
-		s.log.Info("embedded NATS started", "url", s.NATSURL, "data_dir", o.DataDir)
-	}
-	if s.nc, err = nats.Connect(s.NATSURL, nats.Name("reactord"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond)); err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w", s.NATSURL, err)
-	}
-	js, err := jetstream.New(s.nc)
-	if err != nil {
+	if err := s.connect(ctx); err != nil {
 		return nil, err
 	}
-	var key *seal.Key
-	if o.EncryptionKey != "" {
-		key, err = seal.Parse(o.EncryptionKey)
-	} else {
-		key, _, err = seal.LoadOrCreate(filepath.Join(o.DataDir, "encryption.key"))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("encryption key: %w", err)
-	}
-	reactors, err := store.OpenReactors(ctx, js, key)
-	if err != nil {
+	if err := s.startEngine(ctx); err != nil {
 		return nil, err
 	}
-	var bundleStore bundles.Store
-	if o.BundleStore == "" {
-		bundleStore, err = bundles.OpenObject(ctx, js)
-	} else {
-		bundleStore, err = bundles.Open(ctx, o.BundleStore, o.S3)
-	}
-	if err != nil {
-		return nil, err
-	}
-	rcfg := o.Runtime
-	if rcfg.Logger == nil {
-		rcfg.Logger = o.Logger
-	}
-	// The Basis Theory client in reactor code reaches the API through fetch.
-	rcfg.Async = maps.Clone(rcfg.Async)
-	if rcfg.Async == nil {
-		rcfg.Async = map[string]runtime.AsyncHandler{}
-	}
-	rcfg.Async["fetch"] = btbridge.Fetch(s.nc, rcfg.Async["fetch"])
-	if s.eng, err = runtime.NewEngine(ctx, rcfg); err != nil {
-		return nil, err
-	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	healthy := func() error {
-		if !s.nc.IsConnected() {
-			return errors.New("not connected to NATS")
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	if len(c.Tiers) > 0 {
+		if err := s.startWorker(ctx); err != nil {
+			return nil, err
 		}
-		return nil
 	}
-	if len(o.Tiers) > 0 {
-		pc := o.Pools
-		pc.Logger, pc.Metrics = o.Logger, scheduler.NewMetrics(reg)
-		s.pools = scheduler.NewPools(s.eng, bundleStore, pc)
-		id := o.WorkerID
-		if id == "" {
-			host, _ := os.Hostname()
-			id = fmt.Sprintf("%s-%d", host, os.Getpid())
-		}
-		s.worker = scheduler.NewWorker(s.nc, s.pools, o.Tiers, id, o.Logger)
-		if err := s.worker.Start(ctx); err != nil {
-			return nil, err
-		}
-		if err := s.worker.Follow(ctx, reactors); err != nil {
-			return nil, err
-		}
-		go s.pools.RunEvictions(ctx, 10*time.Second)
-		s.log.Info("worker started", "tiers", o.Tiers)
-	}
-	if o.Gateway {
-		sys, generated, err := store.InitSystem(ctx, js, o.ManagementKey)
+	if c.Gateway {
+		h, err := s.startGateway(ctx)
 		if err != nil {
 			return nil, err
 		}
-		s.GeneratedKey = generated
-		apps, err := store.OpenApplications(ctx, js)
-		if err != nil {
-			return nil, err
-		}
-		if err := apps.EnsureManagement(ctx, sys); err != nil {
-			return nil, err
-		}
-		if err := apps.Watch(ctx); err != nil {
-			return nil, err
-		}
-		ttl := o.ResultTTL
-		if ttl <= 0 {
-			ttl = 24 * time.Hour
-		}
-		async, err := store.OpenAsync(ctx, js, key, ttl)
-		if err != nil {
-			return nil, err
-		}
-		toks, err := tokens.Open(ctx, js, key)
-		if err != nil {
-			return nil, err
-		}
-		b, err := s.builder(o, bundleStore)
-		if err != nil {
-			return nil, err
-		}
-		btSubject := "reactord.bt." + uuid.NewString()
-		proxies, err := store.OpenProxies(ctx, js, key)
-		if err != nil {
-			return nil, err
-		}
-		dispatcher := scheduler.NewDispatcher(s.nc)
-		px := proxy.New(proxy.Config{Invoker: dispatcher, Policy: egress.Policy{AllowPrivate: o.ProxyAllowPrivate},
-			AllowHTTP: o.ProxyAllowHTTP, Logger: o.Logger})
-		srv := api.New(api.Config{Reactors: reactors, Applications: apps, Bundles: bundleStore, Async: async, Tokens: toks,
-			Builder: b, BuildConcurrency: o.Build.Concurrency, BTSubject: btSubject,
-			RateLimit: o.RateLimit, RateBurst: o.RateBurst, Engine: s.eng, Dispatcher: dispatcher,
-			System: sys, Logger: o.Logger, Registerer: reg, Healthy: healthy,
-			Proxies: proxies, Proxy: px, ProxyAllowHTTP: o.ProxyAllowHTTP, ProxyAllowPrivate: o.ProxyAllowPrivate})
-		if err := srv.Watch(ctx); err != nil {
-			return nil, err
-		}
-		if err := btbridge.Serve(ctx, s.nc, btSubject, srv.Handler(), o.Logger); err != nil {
-			return nil, err
-		}
-		if n := o.AsyncConcurrency; n >= 0 {
-			if n == 0 {
-				n = 8
-			}
-			if err := srv.RunAsync(ctx, n); err != nil {
-				return nil, err
-			}
-		}
-		mux.Handle("/", srv.Handler())
+		mux.Handle("/", h)
 	} else {
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-			if err := healthy(); err != nil {
+			if err := s.healthy(); err != nil {
 				http.Error(w, err.Error(), http.StatusServiceUnavailable)
 				return
 			}
@@ -275,6 +112,185 @@ func Start(ctx context.Context, o Options) (s *Service, err error) {
 	}
 	s.Handler = mux
 	return s, nil
+}
+
+func (s *Service) healthy() error {
+	if !s.nc.IsConnected() {
+		return errors.New("not connected to NATS")
+	}
+	return nil
+}
+
+// connect starts the embedded NATS server unless one is configured, connects to
+// it, and opens the encryption key and the bundle store every role needs.
+func (s *Service) connect(ctx context.Context) (err error) {
+	c := s.cfg
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return err
+	}
+	s.NATSURL = c.NATSURL
+	if s.NATSURL == "" {
+		if s.ns, err = natsd.Start(ctx, natsd.Options{DataDir: c.DataDir}); err != nil {
+			return err
+		}
+		s.NATSURL = s.ns.URL()
+		s.log.Info("embedded NATS started", "url", s.NATSURL, "data_dir", c.DataDir)
+	}
+	if s.nc, err = nats.Connect(s.NATSURL, nats.Name("reactord"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond)); err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w", s.NATSURL, err)
+	}
+	if s.js, err = jetstream.New(s.nc); err != nil {
+		return err
+	}
+	if c.EncryptionKey != "" {
+		s.key, err = seal.Parse(c.EncryptionKey)
+	} else {
+		s.key, _, err = seal.LoadOrCreate(filepath.Join(c.DataDir, "encryption.key"))
+	}
+	if err != nil {
+		return fmt.Errorf("encryption key: %w", err)
+	}
+	if c.BundleStore == "" {
+		s.bundles, err = bundles.OpenObject(ctx, s.js)
+	} else {
+		s.bundles, err = bundles.Open(ctx, c.BundleStore, c.S3)
+	}
+	return err
+}
+
+// startEngine starts the engine with the host operations reactor code may await:
+// fetch under the egress policy, and the Basis Theory client through fetch.
+func (s *Service) startEngine(ctx context.Context) (err error) {
+	rcfg := s.cfg.Runtime
+	if rcfg.Logger == nil {
+		rcfg.Logger = s.log
+	}
+	rcfg.Async = maps.Clone(rcfg.Async)
+	if rcfg.Async == nil {
+		rcfg.Async = map[string]runtime.AsyncHandler{}
+	}
+	if rcfg.Async["fetch"] == nil {
+		rcfg.Async["fetch"] = egress.New(egress.Policy{AllowPrivate: s.cfg.EgressAllowPrivate}, egress.Options{}).Handle
+	}
+	rcfg.Async["fetch"] = btbridge.Fetch(s.nc, rcfg.Async["fetch"])
+	s.eng, err = runtime.NewEngine(ctx, rcfg)
+	return err
+}
+
+// startWorker runs invocations of the configured tiers, keeping the pools in step
+// with the reactor records.
+func (s *Service) startWorker(ctx context.Context) error {
+	reactors, err := store.OpenReactors(ctx, s.js, s.key)
+	if err != nil {
+		return err
+	}
+	pc := s.cfg.Pools
+	pc.Logger, pc.Metrics = s.log, scheduler.NewMetrics(s.reg)
+	s.pools = scheduler.NewPools(s.eng, s.bundles, pc)
+	id := s.cfg.WorkerID
+	if id == "" {
+		host, _ := os.Hostname()
+		id = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	s.worker = scheduler.NewWorker(s.nc, s.pools, s.cfg.Tiers, id, s.log)
+	if err := s.worker.Start(ctx); err != nil {
+		return err
+	}
+	if err := s.worker.Follow(ctx, reactors); err != nil {
+		return err
+	}
+	go s.pools.RunEvictions(ctx, 10*time.Second)
+	s.log.Info("worker started", "tiers", s.cfg.Tiers)
+	return nil
+}
+
+// gatewayState is the state a gateway serves from.
+type gatewayState struct {
+	sys      store.System
+	apps     *store.Applications
+	reactors *store.Reactors
+	proxies  *store.Proxies
+	async    *store.Async
+	tokens   *tokens.Store
+}
+
+func (s *Service) openGatewayState(ctx context.Context) (g gatewayState, err error) {
+	var generated string
+	if g.sys, generated, err = store.InitSystem(ctx, s.js, s.cfg.ManagementKey); err != nil {
+		return g, err
+	}
+	s.GeneratedKey = generated
+	if g.apps, err = store.OpenApplications(ctx, s.js); err != nil {
+		return g, err
+	}
+	if err = g.apps.EnsureManagement(ctx, g.sys); err != nil {
+		return g, err
+	}
+	if err = g.apps.Watch(ctx); err != nil {
+		return g, err
+	}
+	if g.reactors, err = store.OpenReactors(ctx, s.js, s.key); err != nil {
+		return g, err
+	}
+	if err = g.reactors.Follow(ctx); err != nil {
+		return g, err
+	}
+	if g.proxies, err = store.OpenProxies(ctx, s.js, s.key); err != nil {
+		return g, err
+	}
+	if err = g.proxies.Follow(ctx); err != nil {
+		return g, err
+	}
+	ttl := s.cfg.ResultTTL
+	if ttl <= 0 {
+		ttl = 24 * time.Hour
+	}
+	if g.async, err = store.OpenAsync(ctx, s.js, s.key, ttl); err != nil {
+		return g, err
+	}
+	g.tokens, err = tokens.Open(ctx, s.js, s.key)
+	return g, err
+}
+
+// startGateway opens the gateway's state, resumes pending builds, serves the code's
+// Basis Theory client and react-async, and returns the API handler.
+func (s *Service) startGateway(ctx context.Context) (http.Handler, error) {
+	c := s.cfg
+	g, err := s.openGatewayState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.builder()
+	if err != nil {
+		return nil, err
+	}
+	builds := lifecycle.New(lifecycle.Config{Reactors: g.reactors, Proxies: g.proxies, Builder: b, Bundles: s.bundles,
+		Engine: s.eng, Concurrency: c.Build.Concurrency, Logger: s.log})
+	if err := builds.Start(ctx); err != nil {
+		return nil, err
+	}
+	authn := auth.New(g.apps)
+	btSubject := "reactord.bt." + uuid.NewString()
+	invoker := invoke.New(invoke.Config{Dispatcher: scheduler.NewDispatcher(s.nc), Auth: authn, BTSubject: btSubject,
+		Tokens: g.tokens, TenantID: g.sys.TenantID, Reactors: g.reactors, Logger: s.log})
+	px := proxy.New(proxy.Config{Runner: invoker, Policy: egress.Policy{AllowPrivate: c.EgressAllowPrivate},
+		AllowHTTP: c.ProxyAllowHTTP, Logger: s.log})
+	srv := api.New(api.Config{Reactors: g.reactors, Applications: g.apps, Bundles: s.bundles, Async: g.async, Tokens: g.tokens,
+		Engine: s.eng, Auth: authn, Invoker: invoker, Builds: builds, Limits: ratelimit.New(c.RateLimit, c.RateBurst),
+		System: g.sys, Logger: s.log, Registerer: s.reg, Healthy: s.healthy,
+		Proxies: g.proxies, Proxy: px, ProxyAllowHTTP: c.ProxyAllowHTTP, ProxyAllowPrivate: c.EgressAllowPrivate})
+	if err := btbridge.Serve(ctx, s.nc, btSubject, srv.Handler(), s.log); err != nil {
+		return nil, err
+	}
+	if n := c.AsyncConcurrency; n >= 0 {
+		if n == 0 {
+			n = 8
+		}
+		if err := invoker.RunAsync(ctx, g.async, n); err != nil {
+			return nil, err
+		}
+	}
+	return srv.Handler(), nil
 }
 
 // Stop drains: the worker stops taking invocations and finishes those in flight
@@ -307,7 +323,8 @@ func (s *Service) Stop(ctx context.Context) error {
 
 // builder returns the gateway's node22 builder, or nil (node22 refused) when it is
 // disabled or npm is missing.
-func (s *Service) builder(o Options, store bundles.Store) (api.Builder, error) {
+func (s *Service) builder() (lifecycle.Builder, error) {
+	o := s.cfg
 	if o.Build.Disabled {
 		return nil, nil
 	}
@@ -320,7 +337,7 @@ func (s *Service) builder(o Options, store bundles.Store) (api.Builder, error) {
 		dir = filepath.Join(o.DataDir, "build")
 	}
 	b, err := builder.New(builder.Config{CacheDir: dir, OSVDB: o.Build.OSVDB, OSVAPI: o.Build.OSVAPI, Registry: o.Build.Registry,
-		Store: store, Engine: s.eng, Logger: s.log})
+		Store: s.bundles, Engine: s.eng, Logger: s.log})
 	if err != nil {
 		return nil, err
 	}
@@ -334,7 +351,7 @@ func (s *Service) builder(o Options, store bundles.Store) (api.Builder, error) {
 // requested error_code, error_message and error_details.
 type nodeBuilder struct{ b *builder.Builder }
 
-func (n nodeBuilder) Build(ctx context.Context, in api.BuildInput) ([]byte, error) {
+func (n nodeBuilder) Build(ctx context.Context, in lifecycle.Input) ([]byte, error) {
 	res, err := n.b.Build(ctx, builder.Input{Image: in.Image, Code: in.Code, Dependencies: in.Dependencies, Resolutions: in.Resolutions})
 	if err == nil {
 		return res.Bundle, nil
@@ -343,7 +360,7 @@ func (n nodeBuilder) Build(ctx context.Context, in api.BuildInput) ([]byte, erro
 		return nil, err
 	}
 	be := builder.AsError(err)
-	out := &api.BuildError{Code: be.Code, Message: be.Message}
+	out := &lifecycle.Failure{Code: be.Code, Message: be.Message}
 	if be.Details != nil {
 		out.Details, _ = json.Marshal(be.Details)
 	}

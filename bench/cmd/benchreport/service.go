@@ -33,8 +33,8 @@ func measureService(ctx context.Context, add func(name, value, target, note stri
 	}
 	defer os.RemoveAll(dir)
 	cache, _ := os.UserCacheDir()
-	svc, err := service.Start(ctx, service.Options{DataDir: dir, Gateway: true, ManagementKey: benchKey, Tiers: runtime.Tiers,
-		ProxyAllowHTTP: true, ProxyAllowPrivate: true, // the benchmark's destination is on loopback
+	svc, err := service.Start(ctx, service.Config{DataDir: dir, Gateway: true, ManagementKey: benchKey, Tiers: runtime.Tiers,
+		ProxyAllowHTTP: true, EgressAllowPrivate: true, // the benchmark's destination is on loopback
 		Pools: scheduler.PoolsConfig{QueueWait: 2 * time.Second}, Runtime: runtime.Config{CacheDir: cache + "/reactord/wazero"},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

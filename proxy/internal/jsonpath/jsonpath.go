@@ -1,12 +1,14 @@
-// Package jsonpath parses the simple JSONPath locations of append_json ($.a.b,
-// $['a'], $.a[0]) and sets values at them, creating missing parent objects.
+// Package jsonpath reads the JSONPath locations of append_json ($.a.b, $['a'],
+// $.a[0]) and sets values at them, creating missing parent objects. Parsing is
+// github.com/theory/jsonpath's (RFC 9535); RFC 9535 only selects, so setting is here.
 package jsonpath
 
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
+
+	"github.com/theory/jsonpath"
+	"github.com/theory/jsonpath/spec"
 )
 
 // step is one member name or one array index.
@@ -18,47 +20,31 @@ type step struct {
 // Path is a parsed location.
 type Path []step
 
-// Parse parses a location; it must start with $ and name at least one member.
+// Parse parses a location with an RFC 9535 JSONPath parser and accepts only
+// singular paths: child segments of one member name or one non-negative array index
+// each, naming at least one member. Wildcards, slices, filters and descendants select
+// many nodes, or none, and cannot say where to add a value.
 func Parse(s string) (Path, error) {
-	if !strings.HasPrefix(s, "$") {
-		return nil, errors.New("a location starts with $")
+	q, err := jsonpath.Parse(s)
+	if err != nil {
+		return nil, err
 	}
-	s = s[1:]
 	var p Path
-	for s != "" {
-		switch {
-		case s[0] == '.':
-			s = s[1:]
-			n := strings.IndexAny(s, ".[")
-			if n < 0 {
-				n = len(s)
+	for _, seg := range q.Query().Segments() {
+		sels := seg.Selectors()
+		if seg.IsDescendant() || len(sels) != 1 {
+			return nil, fmt.Errorf("%s: a location names one member or index per step", seg)
+		}
+		switch sel := sels[0].(type) {
+		case spec.Name:
+			p = append(p, step{name: string(sel), index: -1})
+		case spec.Index:
+			if sel < 0 {
+				return nil, fmt.Errorf("%s: a location's index counts from the start", seg)
 			}
-			if n == 0 {
-				return nil, errors.New("empty member name")
-			}
-			p = append(p, step{name: s[:n], index: -1})
-			s = s[n:]
-		case strings.HasPrefix(s, "['") || strings.HasPrefix(s, `["`):
-			q := s[1]
-			end := strings.IndexByte(s[2:], q)
-			if end < 0 || len(s) < end+4 || s[end+3] != ']' {
-				return nil, errors.New("unterminated bracket member")
-			}
-			p = append(p, step{name: s[2 : 2+end], index: -1})
-			s = s[end+4:]
-		case s[0] == '[':
-			end := strings.IndexByte(s, ']')
-			if end < 0 {
-				return nil, errors.New("unterminated index")
-			}
-			i, err := strconv.Atoi(s[1:end])
-			if err != nil || i < 0 {
-				return nil, fmt.Errorf("invalid index %q", s[1:end])
-			}
-			p = append(p, step{index: i})
-			s = s[end+1:]
+			p = append(p, step{index: int(sel)})
 		default:
-			return nil, fmt.Errorf("unexpected %q", s)
+			return nil, fmt.Errorf("%s: a location names one member or index per step", seg)
 		}
 	}
 	if len(p) == 0 {

@@ -18,6 +18,14 @@ func TestSet(t *testing.T) {
 		{`{"a":1}`, "$.a.b", ``, true},
 		{`{}`, "a.b", ``, true},
 		{`{}`, "$", ``, true},
+		{`{"a":{"b":1}}`, `$["a"]["b"]`, `{"a":{"b":"v"}}`, false},
+		// Locations that select many nodes, or none, say nowhere to add a value.
+		{`{"a":{"b":1}}`, "$..b", ``, true},
+		{`{"l":[1,2]}`, "$.l[*]", ``, true},
+		{`{"l":[1,2]}`, "$.l[-1]", ``, true},
+		{`{"l":[1,2]}`, "$.l[0:1]", ``, true},
+		{`{"l":[1,2]}`, "$.l[?@>1]", ``, true},
+		{`{"a":1}`, "$['a','b']", ``, true},
 	}
 	for _, tc := range cases {
 		var doc any

@@ -1,15 +1,16 @@
-package api
+// Package ratelimit keeps one token bucket per key (an application), so that one
+// application's burst cannot take the gateway from the others.
+package ratelimit
 
 import (
-	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 )
 
-// limiters holds one token bucket per application; a zero rate disables them.
-type limiters struct {
+// Limiter holds one token bucket per key; a zero rate disables it.
+type Limiter struct {
 	rate  rate.Limit
 	burst int
 
@@ -24,16 +25,18 @@ type limiter struct {
 	seen time.Time
 }
 
-func newLimiters(perSecond float64, burst int) *limiters {
+// New returns a limiter of perSecond requests per key with bursts of burst (default:
+// one second's worth); a zero rate allows everything.
+func New(perSecond float64, burst int) *Limiter {
 	if burst <= 0 {
 		burst = max(1, int(perSecond))
 	}
-	return &limiters{rate: rate.Limit(perSecond), burst: burst, byApp: map[string]*limiter{}, maxIdle: 10 * time.Minute}
+	return &Limiter{rate: rate.Limit(perSecond), burst: burst, byApp: map[string]*limiter{}, maxIdle: 10 * time.Minute}
 }
 
-// allow takes one request from the application's bucket. When refused it returns how
-// long to wait, for Retry-After.
-func (l *limiters) allow(app string) (bool, time.Duration) {
+// Allow takes one request from the key's bucket. When refused it returns how long to
+// wait, for Retry-After.
+func (l *Limiter) Allow(app string) (bool, time.Duration) {
 	if l == nil || l.rate <= 0 {
 		return true, 0
 	}
@@ -60,8 +63,4 @@ func (l *limiters) allow(app string) (bool, time.Duration) {
 		return false, d
 	}
 	return true, 0
-}
-
-func retryAfter(d time.Duration) string {
-	return strconv.Itoa(int(d.Seconds()) + 1)
 }

@@ -1,0 +1,182 @@
+// Package auth decides who a request acts as: an API key's application and what it
+// may do (its permissions and those of its access rules), and the short-lived keys
+// minted for one invocation's Basis Theory client. The HTTP layer reads the key and
+// answers 401/403; this package holds the state behind those answers.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/reactord/reactord/store"
+)
+
+// Application types of Basis Theory's applications.
+const (
+	Private    = "private"
+	Public     = "public"
+	Management = "management"
+	Expiring   = "expiring"
+)
+
+// ErrUnauthenticated is a missing, unknown, revoked or expired key.
+var ErrUnauthenticated = errors.New("a missing or invalid BT-API-KEY was provided")
+
+// Principal is who a request authenticated as: an application and what it may do.
+// Its permission map is never written after it is built, so it may be shared.
+type Principal struct {
+	ApplicationID string
+	TenantID      string
+	Type          string
+	Permissions   map[string]bool
+}
+
+// Can reports whether the principal holds perm; the empty permission is any
+// authenticated caller.
+func (p Principal) Can(perm string) bool { return perm == "" || p.Permissions[perm] }
+
+// WithPermissions returns a principal of the application holding exactly perms.
+func WithPermissions(applicationID, tenantID, typ string, perms []string) Principal {
+	p := Principal{ApplicationID: applicationID, TenantID: tenantID, Type: typ, Permissions: make(map[string]bool, len(perms))}
+	for _, perm := range perms {
+		p.Permissions[perm] = true
+	}
+	return p
+}
+
+// AccessRule is one entry of an application's rules (Basis Theory's Access Rules):
+// its permissions add to the application's, and a rule with transform "reveal" on
+// token:read grants token:reveal.
+type AccessRule struct {
+	Description string          `json:"description,omitempty"`
+	Priority    int             `json:"priority"`
+	Container   string          `json:"container,omitempty"`
+	Conditions  json.RawMessage `json:"conditions,omitempty"`
+	Transform   string          `json:"transform,omitempty"`
+	Permissions []string        `json:"permissions"`
+}
+
+// Of returns an application's principal.
+func Of(a *store.Application) Principal {
+	p := WithPermissions(a.ID, a.TenantID, a.Type, a.Permissions)
+	var rules []AccessRule
+	json.Unmarshal(a.Rules, &rules) // validated when stored
+	for _, rule := range rules {
+		for _, perm := range rule.Permissions {
+			p.Permissions[perm] = true
+			if perm == "token:read" && rule.Transform == "reveal" {
+				p.Permissions["token:reveal"] = true
+			}
+		}
+	}
+	return p
+}
+
+// sandboxKeyPrefix marks the short-lived keys minted for one invocation's Basis
+// Theory client. They live only in the memory of the gateway that minted them.
+const sandboxKeyPrefix = "key_sandbox_"
+
+// Authenticator checks API keys against the applications bucket and the sandbox
+// keys this gateway minted.
+type Authenticator struct {
+	apps *store.Applications
+	// principals caches each application's principal by revision.
+	principals sync.Map
+
+	mu     sync.Mutex
+	grants map[string]grant
+}
+
+type grant struct {
+	p       Principal
+	expires time.Time
+}
+
+type cachedPrincipal struct {
+	revision uint64
+	p        Principal
+}
+
+// New returns an authenticator over the applications bucket.
+func New(apps *store.Applications) *Authenticator {
+	return &Authenticator{apps: apps, grants: map[string]grant{}}
+}
+
+// Authenticate returns the principal of key, ErrUnauthenticated, or a store error.
+func (a *Authenticator) Authenticate(ctx context.Context, key string) (Principal, error) {
+	if key == "" || len(key) > 256 {
+		return Principal{}, ErrUnauthenticated
+	}
+	if strings.HasPrefix(key, sandboxKeyPrefix) {
+		if p, ok := a.lookupGrant(key, time.Now()); ok {
+			return p, nil
+		}
+		return Principal{}, ErrUnauthenticated
+	}
+	app, err := a.apps.ByKey(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return Principal{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("auth: %w", err)
+	}
+	if app.Expired(time.Now()) {
+		return Principal{}, ErrUnauthenticated
+	}
+	return a.PrincipalOf(app), nil
+}
+
+// PrincipalOf returns an application's principal, computed once per revision.
+func (a *Authenticator) PrincipalOf(app *store.Application) Principal {
+	if c, ok := a.principals.Load(app.ID); ok && c.(cachedPrincipal).revision == app.Revision {
+		return c.(cachedPrincipal).p
+	}
+	p := Of(app)
+	a.principals.Store(app.ID, cachedPrincipal{app.Revision, p})
+	return p
+}
+
+// Application returns the principal of an application by id (from the watched
+// in-memory index when it is current), or store.ErrNotFound.
+func (a *Authenticator) Application(ctx context.Context, id string) (Principal, error) {
+	app, err := a.apps.Cached(ctx, id)
+	if err != nil {
+		return Principal{}, err
+	}
+	return a.PrincipalOf(app), nil
+}
+
+// Mint returns a new sandbox key acting as p until expires or Revoke.
+func (a *Authenticator) Mint(p Principal, expires time.Time) string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	key := sandboxKeyPrefix + hex.EncodeToString(b)
+	a.mu.Lock()
+	a.grants[key] = grant{p, expires}
+	a.mu.Unlock()
+	return key
+}
+
+// Revoke ends a sandbox key.
+func (a *Authenticator) Revoke(key string) {
+	a.mu.Lock()
+	delete(a.grants, key)
+	a.mu.Unlock()
+}
+
+func (a *Authenticator) lookupGrant(key string, now time.Time) (Principal, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	g, ok := a.grants[key]
+	if !ok || now.After(g.expires) {
+		return Principal{}, false
+	}
+	return g.p, true
+}

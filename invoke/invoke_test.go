@@ -1,0 +1,93 @@
+package invoke_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/reactord/reactord/auth"
+	"github.com/reactord/reactord/invoke"
+	"github.com/reactord/reactord/scheduler"
+	"github.com/reactord/reactord/store"
+)
+
+// dispatcher answers every invocation with reply and err, keeping the request.
+type dispatcher struct {
+	reply scheduler.Reply
+	err   error
+	got   scheduler.Request
+}
+
+func (d *dispatcher) Invoke(_ context.Context, req scheduler.Request) (scheduler.Reply, error) {
+	d.got = req
+	return d.reply, d.err
+}
+
+var active = &store.Reactor{ID: "r1", Bundle: "b", Runtime: &store.Runtime{Image: "node-bt", Timeout: 3, Resources: "large"}}
+
+func TestDispatchFailures(t *testing.T) {
+	cases := []struct {
+		err          error
+		status       int
+		title, typ   string
+		detailPrefix string
+	}{
+		{scheduler.ErrNoWorkers, 503, "Service Unavailable", "", "no worker is serving the large tier"},
+		{fmt.Errorf("wrapped: %w", scheduler.ErrWorkerLost), 500, "Reactor Runtime Error", "reactor_runtime_error", "the worker running the reactor stopped"},
+		{fmt.Errorf("no reply: %w", context.DeadlineExceeded), 500, "Reactor Timeout", "reactor_timeout", "no answer before"},
+		{errors.New("nats: connection closed"), 500, "Internal Server Error", "", "something went wrong"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.err.Error(), func(t *testing.T) {
+			iv := invoke.New(invoke.Config{Dispatcher: &dispatcher{err: tc.err}})
+			out := iv.React(context.Background(), active, json.RawMessage(`{}`), auth.Principal{})
+			var body struct {
+				Title, Type, Detail string
+				Status              int
+			}
+			if err := json.Unmarshal(out.Body, &body); err != nil {
+				t.Fatal(err)
+			}
+			if out.Status != tc.status || body.Status != tc.status || body.Title != tc.title || body.Type != tc.typ ||
+				len(body.Detail) < len(tc.detailPrefix) || body.Detail[:len(tc.detailPrefix)] != tc.detailPrefix {
+				t.Errorf("got %d %+v", out.Status, body)
+			}
+		})
+	}
+}
+
+// TestRequestDeadline: the request carries the reactor's fields and a deadline of
+// its timeout plus the dispatch slack.
+func TestRequestDeadline(t *testing.T) {
+	d := &dispatcher{reply: scheduler.Reply{Status: 200, ContentType: "application/json", Body: []byte(`{"raw":1}`)}}
+	iv := invoke.New(invoke.Config{Dispatcher: d})
+	before := time.Now()
+	out := iv.React(context.Background(), active, json.RawMessage(`{"a":1}`), auth.Principal{})
+	if out.Status != 200 || string(out.Body) != `{"raw":1}` {
+		t.Fatalf("outcome %d %s", out.Status, out.Body)
+	}
+	want := before.Add(3*time.Second + scheduler.DispatchSlack)
+	if dl := d.got.DeadlineTime(); dl.Before(want.Add(-time.Millisecond)) || dl.After(want.Add(time.Second)) {
+		t.Errorf("deadline %v, want about %v", dl, want)
+	}
+	if d.got.Tier != "large" || d.got.TimeoutMS != 3000 || string(d.got.Args) != `{"a":1}` {
+		t.Errorf("request %+v", d.got)
+	}
+}
+
+func TestNotInvocable(t *testing.T) {
+	for _, rec := range []*store.Reactor{
+		{ID: "creating", State: store.StateCreating},
+		{ID: "failed", State: store.StateFailed},
+	} {
+		d := &dispatcher{}
+		out := invoke.New(invoke.Config{Dispatcher: d}).React(context.Background(), rec, nil, auth.Principal{})
+		if out.Status != http.StatusConflict || d.got.ReactorID != "" {
+			t.Errorf("%s: %d %s (dispatched %q)", rec.ID, out.Status, out.Body, d.got.ReactorID)
+		}
+	}
+}

@@ -20,6 +20,12 @@ import (
 // queue and answered at once with its id; GET .../results/{requestId} returns the
 // answer once a gateway has run it.
 func (s *Server) reactAsync(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	if p.Sandboxed() {
+		// Queued work outlives the invocation whose key asked for it, and a reactor
+		// re-enqueueing itself would never stop: reactor code cannot enqueue.
+		writeError(w, r, http.StatusForbidden, "Forbidden", "reactor code cannot start react-async requests; call react instead", nil)
+		return
+	}
 	args, rec, ok := s.reactRequest(w, r)
 	if !ok {
 		return

@@ -36,7 +36,14 @@ type Principal struct {
 	TenantID      string
 	Type          string
 	Permissions   map[string]bool
+	// Depth is 0 for an API key; for the key of a running invocation's Basis Theory
+	// client it is how deep that invocation is nested (1: called with an API key).
+	Depth int
 }
+
+// Sandboxed reports whether the principal is reactor code's client, acting for one
+// invocation only.
+func (p Principal) Sandboxed() bool { return p.Depth > 0 }
 
 // Can reports whether the principal holds perm; the empty permission is any
 // authenticated caller.
@@ -153,7 +160,8 @@ func (a *Authenticator) Application(ctx context.Context, id string) (Principal, 
 	return a.PrincipalOf(app), nil
 }
 
-// Mint returns a new sandbox key acting as p until expires or Revoke.
+// Mint returns a new sandbox key acting as p until expires or Revoke; p.Depth must
+// be the invocation's depth (1 or more).
 func (a *Authenticator) Mint(p Principal, expires time.Time) string {
 	b := make([]byte, 24)
 	rand.Read(b)

@@ -85,6 +85,10 @@ func Failed(e apierror.Error) Outcome {
 	return Outcome{Status: e.Status, ContentType: "application/json", Body: e.JSON()}
 }
 
+// MaxDepth is how deeply reactors may call reactors through their Basis Theory
+// client: an invocation started with an API key is depth 1.
+const MaxDepth = 3
+
 // Invocable answers 409 for a reactor that has no built version to run.
 func Invocable(rec *store.Reactor) *apierror.Error {
 	switch rec.State {
@@ -103,12 +107,19 @@ func (iv *Invoker) React(ctx context.Context, rec *store.Reactor, args json.RawM
 	if refused := Invocable(rec); refused != nil {
 		return Failed(*refused)
 	}
+	if caller.Depth >= MaxDepth {
+		return Failed(apierror.Newf(http.StatusBadRequest, "reactors may call reactors at most %d deep", MaxDepth))
+	}
 	args, refused := iv.detokenize(ctx, args)
 	if refused != nil {
 		return Failed(*refused)
 	}
 	req := scheduler.RequestFor(rec)
 	req.Args, req.TraceID = args, trace.ID(ctx)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(req.DeadlineTime()) {
+		// A nested call finishes within the invocation that made it.
+		req.Deadline = dl.UnixMilli()
+	}
 	grant, err := iv.grantFor(ctx, rec.Runtime, rec.Application, caller, req.DeadlineTime())
 	if err != nil {
 		iv.log.Error("granting the reactor's Basis Theory client failed", "trace_id", req.TraceID, "reactor_id", rec.ID, "error", err)
@@ -122,7 +133,10 @@ func (iv *Invoker) React(ctx context.Context, rec *store.Reactor, args json.RawM
 		return Failed(*failure)
 	}
 	out := Outcome{Status: reply.Status, Headers: reply.Headers, ContentType: reply.ContentType, Body: reply.Body}
-	if len(reply.Tokenize) > 0 && reply.Status == http.StatusOK {
+	if len(reply.Tokenize) > 0 && reply.Status == http.StatusOK && iv.cfg.Tokens != nil {
+		if !caller.Can("token:create") {
+			return Failed(apierror.New(http.StatusForbidden, "the result asks to tokenize data, which needs the token:create permission the caller lacks"))
+		}
 		toks, refused := iv.tokenize(ctx, caller, reply.Tokenize)
 		if refused != nil {
 			return Failed(*refused)
@@ -177,6 +191,7 @@ func (iv *Invoker) grantFor(ctx context.Context, rt *store.Runtime, app *store.A
 	default:
 		return nil, nil
 	}
+	p.Depth = caller.Depth + 1
 	return &scheduler.Grant{Key: iv.cfg.Auth.Mint(p, deadline), Subject: iv.cfg.BTSubject}, nil
 }
 

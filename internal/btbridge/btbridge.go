@@ -18,6 +18,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -32,12 +33,19 @@ const Host = "bt.internal"
 // maxBody bounds a bridged request or response body.
 const maxBody = 1 << 20
 
+// maxConcurrent bounds the bridged requests one gateway serves at once; past it,
+// the bridge stops taking messages until one finishes.
+const maxConcurrent = 64
+
 type request struct {
-	Key     string            `json:"key"`
-	Method  string            `json:"method"`
-	Path    string            `json:"path"`
-	Headers map[string]string `json:"headers,omitempty"`
-	Body    []byte            `json:"body,omitempty"`
+	Key string `json:"key"`
+	// Deadline is the calling invocation's deadline (Unix milliseconds): the
+	// bridged request runs under it, so nothing it starts outlives the invocation.
+	Deadline int64             `json:"deadline,omitempty"`
+	Method   string            `json:"method"`
+	Path     string            `json:"path"`
+	Headers  map[string]string `json:"headers,omitempty"`
+	Body     []byte            `json:"body,omitempty"`
 }
 
 type response struct {
@@ -89,7 +97,11 @@ func bridge(ctx context.Context, nc *nats.Conn, u *url.URL, q egress.Request) (a
 	if method == "" {
 		method = http.MethodGet
 	}
-	b, _ := json.Marshal(request{Key: g.Key, Method: method, Path: u.RequestURI(), Headers: q.Headers, Body: body})
+	q2 := request{Key: g.Key, Method: method, Path: u.RequestURI(), Headers: q.Headers, Body: body}
+	if dl, ok := ctx.Deadline(); ok {
+		q2.Deadline = dl.UnixMilli()
+	}
+	b, _ := json.Marshal(q2)
 	msg, err := nc.RequestWithContext(ctx, g.Subject, b)
 	if err != nil {
 		return nil, fmt.Errorf("the Basis Theory API did not answer: %w", err)
@@ -110,47 +122,68 @@ func result(u *url.URL, r response) egress.Response {
 	return out
 }
 
-// Serve answers bridged requests on subject with h until ctx ends. Each request is
-// served as if it came over HTTP with its key as BT-API-KEY; the placeholder key the
+// Serve answers bridged requests on subject with h until ctx ends, up to
+// maxConcurrent at once, each under its invocation's deadline. Each request is served
+// as if it came over HTTP with its key as BT-API-KEY; the placeholder key the
 // sandbox's client sends is replaced.
 func Serve(ctx context.Context, nc *nats.Conn, subject string, h http.Handler, log *slog.Logger) error {
+	sem := make(chan struct{}, maxConcurrent)
 	sub, err := nc.QueueSubscribe(subject, "reactord-bt", func(m *nats.Msg) {
-		var q request
-		if err := json.Unmarshal(m.Data, &q); err != nil || q.Key == "" || !strings.HasPrefix(q.Path, "/") {
-			reply(m, response{Status: http.StatusBadRequest, Body: []byte(`{"errors":{},"title":"Bad Request","status":400,"detail":"malformed bridged request"}`)})
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
 			return
 		}
-		req, err := http.NewRequestWithContext(ctx, q.Method, "http://"+Host+q.Path, bytes.NewReader(q.Body))
-		if err != nil {
-			reply(m, response{Status: http.StatusBadRequest, Body: []byte(`{"errors":{},"title":"Bad Request","status":400,"detail":"malformed bridged request"}`)})
-			return
-		}
-		for k, v := range q.Headers {
-			if !strings.EqualFold(k, "BT-API-KEY") {
-				req.Header.Set(k, v)
-			}
-		}
-		req.Header.Set("BT-API-KEY", q.Key)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		out := response{Status: rec.Code, Headers: map[string]string{}, Body: rec.Body.Bytes()}
-		for k := range rec.Header() {
-			out.Headers[k] = rec.Header().Get(k)
-		}
-		if len(out.Body) > maxBody {
-			out = response{Status: http.StatusInternalServerError, Body: []byte(`{"errors":{},"title":"Internal Server Error","status":500,"detail":"the response exceeds the bridge's limit"}`)}
-		}
-		reply(m, out)
+		go func() {
+			defer func() { <-sem }()
+			reply(m, serveOne(ctx, h, m.Data))
+		}()
 	})
 	if err != nil {
 		return fmt.Errorf("btbridge: subscribe %s: %w", subject, err)
 	}
+	// Bridged requests wait in the gateway's goroutines, not in NATS buffers.
+	sub.SetPendingLimits(-1, -1)
 	go func() {
 		<-ctx.Done()
 		sub.Unsubscribe()
 	}()
 	log.Debug("Basis Theory client bridge serving", "subject", subject)
 	return nil
+}
+
+var malformed = response{Status: http.StatusBadRequest, Body: []byte(`{"errors":{},"title":"Bad Request","status":400,"detail":"malformed bridged request"}`)}
+
+func serveOne(ctx context.Context, h http.Handler, data []byte) response {
+	var q request
+	if err := json.Unmarshal(data, &q); err != nil || q.Key == "" || !strings.HasPrefix(q.Path, "/") {
+		return malformed
+	}
+	if q.Deadline > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.UnixMilli(q.Deadline))
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, q.Method, "http://"+Host+q.Path, bytes.NewReader(q.Body))
+	if err != nil {
+		return malformed
+	}
+	for k, v := range q.Headers {
+		if !strings.EqualFold(k, "BT-API-KEY") {
+			req.Header.Set(k, v)
+		}
+	}
+	req.Header.Set("BT-API-KEY", q.Key)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	out := response{Status: rec.Code, Headers: map[string]string{}, Body: rec.Body.Bytes()}
+	for k := range rec.Header() {
+		out.Headers[k] = rec.Header().Get(k)
+	}
+	if len(out.Body) > maxBody {
+		out = response{Status: http.StatusInternalServerError, Body: []byte(`{"errors":{},"title":"Internal Server Error","status":500,"detail":"the response exceeds the bridge's limit"}`)}
+	}
+	return out
 }
 
 func reply(m *nats.Msg, r response) {

@@ -133,13 +133,17 @@ func (iv *Invoker) React(ctx context.Context, rec *store.Reactor, args json.RawM
 		return Failed(*failure)
 	}
 	out := Outcome{Status: reply.Status, Headers: reply.Headers, ContentType: reply.ContentType, Body: reply.Body}
-	if len(reply.Tokenize) > 0 && reply.Status == http.StatusOK && iv.cfg.Tokens != nil {
-		if !caller.Can("token:create") {
-			return Failed(apierror.New(http.StatusForbidden, "the result asks to tokenize data, which needs the token:create permission the caller lacks"))
-		}
-		toks, refused := iv.tokenize(ctx, caller, reply.Tokenize)
-		if refused != nil {
-			return Failed(*refused)
+	if len(reply.Tokenize) > 0 {
+		// The worker sent the result's raw and tokenize blocks instead of its body.
+		var toks json.RawMessage
+		if iv.cfg.Tokens != nil {
+			if !caller.Can("token:create") {
+				return Failed(apierror.New(http.StatusForbidden, "the result asks to tokenize data, which needs the token:create permission the caller lacks"))
+			}
+			var refused *apierror.Error
+			if toks, refused = iv.tokenize(ctx, caller, reply.Tokenize); refused != nil {
+				return Failed(*refused)
+			}
 		}
 		out.Body = runtime.ResultBody(toks, reply.Raw)
 	}
@@ -157,9 +161,13 @@ func (iv *Invoker) Run(ctx context.Context, req scheduler.Request) (scheduler.Re
 	switch {
 	case errors.Is(err, scheduler.ErrNoWorkers):
 		e = apierror.New(http.StatusServiceUnavailable, "no worker is serving the "+req.Tier+" tier")
+	case errors.Is(err, scheduler.ErrNotStarted):
+		e = apierror.New(http.StatusServiceUnavailable, "no worker took the invocation in time; the reactor did not run, so it is safe to retry")
 	case errors.Is(err, scheduler.ErrWorkerLost):
-		e = apierror.New(http.StatusInternalServerError, "the worker running the reactor stopped before it answered")
-		e.Title, e.Type = "Reactor Runtime Error", "reactor_runtime_error"
+		// At most once: the invocation is not sent again, and the caller must know it
+		// may have had its effects.
+		e = apierror.New(http.StatusBadGateway, "the worker running the reactor stopped before it answered; the reactor may have run")
+		e.Title, e.Type = "Reactor Interrupted", "reactor_interrupted"
 	case errors.Is(err, context.DeadlineExceeded):
 		e = apierror.New(http.StatusInternalServerError, "no answer before the reactor's deadline")
 		e.Title, e.Type = "Reactor Timeout", "reactor_timeout"

@@ -37,7 +37,8 @@ func TestDispatchFailures(t *testing.T) {
 		detailPrefix string
 	}{
 		{scheduler.ErrNoWorkers, 503, "Service Unavailable", "", "no worker is serving the large tier"},
-		{fmt.Errorf("wrapped: %w", scheduler.ErrWorkerLost), 500, "Reactor Runtime Error", "reactor_runtime_error", "the worker running the reactor stopped"},
+		{fmt.Errorf("wrapped: %w", scheduler.ErrWorkerLost), 502, "Reactor Interrupted", "reactor_interrupted", "the worker running the reactor stopped"},
+		{scheduler.ErrNotStarted, 503, "Service Unavailable", "", "no worker took the invocation"},
 		{fmt.Errorf("no reply: %w", context.DeadlineExceeded), 500, "Reactor Timeout", "reactor_timeout", "no answer before"},
 		{errors.New("nats: connection closed"), 500, "Internal Server Error", "", "something went wrong"},
 	}

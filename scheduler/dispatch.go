@@ -15,6 +15,11 @@ import (
 
 // Dispatcher sends invocations to workers and waits for their replies. All replies
 // arrive on one wildcard subscription and are routed by token to the waiting call.
+//
+// An invocation runs at most once: a worker that takes it first claims it, and runs
+// it only when the dispatcher grants the claim. The dispatcher grants one claim per
+// invocation, and sends an invocation again only when no claim was granted in time,
+// so a re-sent invocation never also runs on the worker that took it first.
 type Dispatcher struct {
 	nc     *nats.Conn
 	prefix string
@@ -24,75 +29,97 @@ type Dispatcher struct {
 	setupErr error
 	next     atomic.Uint64
 	mu       sync.Mutex
-	waiting  map[string]chan *nats.Msg
+	waiting  map[string]*call
 
-	// AckWait bounds the wait for a worker's first word (its result or a heartbeat).
+	// AckWait bounds the wait for a worker's claim.
 	AckWait time.Duration
-	// LostAfter is how long a running invocation may go without a heartbeat before
-	// its worker is presumed gone.
+	// LostAfter is how long a claimed invocation may go without an answer before the
+	// dispatcher asks its worker whether it is still there. Only a worker that is
+	// gone (NATS has no subscriber for it) is lost; a busy or stalled one is waited
+	// for until the deadline.
 	LostAfter time.Duration
+}
+
+// call is one dispatch waiting for its worker.
+type call struct {
+	ch      chan *nats.Msg
+	claimed bool
+	worker  string // the claiming worker's presence subject
 }
 
 // NewDispatcher returns a dispatcher on nc.
 func NewDispatcher(nc *nats.Conn) *Dispatcher {
-	return &Dispatcher{nc: nc, prefix: DefaultPrefix, AckWait: 2 * time.Second, LostAfter: 4 * heartbeat,
-		waiting: map[string]chan *nats.Msg{}}
+	return &Dispatcher{nc: nc, prefix: DefaultPrefix, AckWait: 2 * time.Second, LostAfter: time.Second,
+		waiting: map[string]*call{}}
 }
 
 func (d *Dispatcher) subscribe() error {
 	d.setup.Do(func() {
 		d.inbox = nats.NewInbox() + "."
-		_, d.setupErr = d.nc.Subscribe(d.inbox+"*", func(m *nats.Msg) {
-			d.mu.Lock()
-			ch := d.waiting[m.Subject[len(d.inbox):]]
-			d.mu.Unlock()
-			if ch != nil {
-				select {
-				case ch <- m:
-				default: // the caller stopped waiting
-				}
-			}
-		})
+		_, d.setupErr = d.nc.Subscribe(d.inbox+"*", d.receive)
 	})
 	return d.setupErr
 }
 
+// receive routes a worker's message to its call. A claim is answered here, under the
+// lock, so that granting it and giving up on the invocation cannot both happen.
+func (d *Dispatcher) receive(m *nats.Msg) {
+	token := m.Subject[len(d.inbox):]
+	d.mu.Lock()
+	c := d.waiting[token]
+	if m.Header.Get(kindHeader) == kindClaim {
+		granted := c != nil && !c.claimed
+		if granted {
+			c.claimed, c.worker = true, m.Header.Get(workerHeader)
+		}
+		d.mu.Unlock()
+		if granted {
+			m.Respond(grantGo)
+		} else {
+			m.Respond(grantNo)
+		}
+		return
+	}
+	d.mu.Unlock()
+	if c != nil {
+		select {
+		case c.ch <- m:
+		default: // the caller stopped waiting
+		}
+	}
+}
+
 // Dispatch errors the gateway maps to API responses.
 var (
-	ErrNoWorkers  = errors.New("scheduler: no worker serves the tier")
+	ErrNoWorkers = errors.New("scheduler: no worker serves the tier")
+	// ErrNotStarted: no worker took the invocation in time; it did not run.
+	ErrNotStarted = errors.New("scheduler: no worker took the invocation")
+	// ErrWorkerLost: the worker running the invocation is gone; it may have run.
 	ErrWorkerLost = errors.New("scheduler: the worker running the invocation stopped")
 )
 
-// Invoke sends req to its tier and returns the reply. If the worker that took it
-// stops before answering, the invocation is sent once more to another worker while
-// the deadline allows (it may then have run twice; a lost worker cannot tell).
+// Invoke sends req to its tier and returns the reply. An invocation no worker
+// claimed in time is sent once more while the deadline allows.
 func (d *Dispatcher) Invoke(ctx context.Context, req Request) (Reply, error) {
 	data, err := json.Marshal(req)
 	if err != nil {
 		return Reply{}, err
 	}
 	r, err := d.once(ctx, req, data)
-	if (errors.Is(err, ErrWorkerLost) || errors.Is(err, errNoAck)) && time.Until(req.DeadlineTime()) > d.AckWait {
+	if errors.Is(err, ErrNotStarted) && time.Until(req.DeadlineTime()) > d.AckWait {
 		r, err = d.once(ctx, req, data)
-	}
-	if errors.Is(err, errNoAck) {
-		err = ErrWorkerLost
 	}
 	return r, err
 }
-
-// errNoAck: a worker was subscribed but did not take the invocation in time (it may
-// have died with the message in flight).
-var errNoAck = errors.New("scheduler: no worker acknowledged the invocation")
 
 func (d *Dispatcher) once(ctx context.Context, req Request, data []byte) (Reply, error) {
 	if err := d.subscribe(); err != nil {
 		return Reply{}, fmt.Errorf("scheduler: %w", err)
 	}
 	token := strconv.FormatUint(d.next.Add(1), 36)
-	ch := make(chan *nats.Msg, 8)
+	c := &call{ch: make(chan *nats.Msg, 8)}
 	d.mu.Lock()
-	d.waiting[token] = ch
+	d.waiting[token] = c
 	d.mu.Unlock()
 	defer func() {
 		d.mu.Lock()
@@ -105,38 +132,50 @@ func (d *Dispatcher) once(ctx context.Context, req Request, data []byte) (Reply,
 	}
 	ctx, cancel := context.WithDeadline(ctx, req.DeadlineTime().Add(time.Second))
 	defer cancel()
-	acked := false
+	timer := time.NewTimer(d.AckWait)
+	defer timer.Stop()
 	for {
-		wait := d.AckWait
-		if acked {
-			wait = d.LostAfter
-		}
-		timer := time.NewTimer(wait)
-		var m *nats.Msg
 		select {
-		case m = <-ch:
-			timer.Stop()
+		case m := <-c.ch:
+			if m.Header.Get("Status") == "503" { // NATS: nobody subscribes to the tier
+				return Reply{}, ErrNoWorkers
+			}
+			if m.Header.Get(kindHeader) == kindResult {
+				var r Reply
+				if err := json.Unmarshal(m.Data, &r); err != nil {
+					return Reply{}, fmt.Errorf("scheduler: malformed reply: %w", err)
+				}
+				return r, nil
+			}
 		case <-timer.C:
-			if acked {
+			d.mu.Lock()
+			claimed, worker := c.claimed, c.worker
+			if !claimed {
+				delete(d.waiting, token) // a late claim is refused from now on
+			}
+			d.mu.Unlock()
+			if !claimed {
+				return Reply{}, ErrNotStarted
+			}
+			if !d.present(ctx, worker) {
 				return Reply{}, ErrWorkerLost
 			}
-			return Reply{}, errNoAck
+			timer.Reset(d.LostAfter)
 		case <-ctx.Done():
-			timer.Stop()
 			return Reply{}, fmt.Errorf("scheduler: no reply before the deadline: %w", context.DeadlineExceeded)
 		}
-		if m.Header.Get("Status") == "503" { // NATS: nobody subscribes to the tier
-			return Reply{}, ErrNoWorkers
-		}
-		switch m.Header.Get(kindHeader) {
-		case kindAlive:
-			acked = true
-		case kindResult:
-			var r Reply
-			if err := json.Unmarshal(m.Data, &r); err != nil {
-				return Reply{}, fmt.Errorf("scheduler: malformed reply: %w", err)
-			}
-			return r, nil
-		}
 	}
+}
+
+// present asks a worker whether it is still there. Only NATS answering that nobody
+// listens on its presence subject means gone: a worker too busy or stalled to answer
+// in time is still presumed to be running the invocation.
+func (d *Dispatcher) present(ctx context.Context, worker string) bool {
+	if worker == "" {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.LostAfter)
+	defer cancel()
+	_, err := d.nc.RequestWithContext(ctx, worker, nil)
+	return !errors.Is(err, nats.ErrNoResponders)
 }

@@ -62,21 +62,32 @@ type Reply struct {
 	Headers     map[string]string `json:"headers,omitempty"`
 	ContentType string            `json:"content_type,omitempty"`
 	Body        []byte            `json:"body,omitempty"`
-	Raw         json.RawMessage   `json:"raw,omitempty"`
-	Tokenize    json.RawMessage   `json:"tokenize,omitempty"`
-	Result      json.RawMessage   `json:"result,omitempty"`
-	Outcome     string            `json:"outcome"`
-	ColdStart   bool              `json:"cold_start,omitempty"`
-	DurationUS  int64             `json:"duration_us"`
-	Worker      string            `json:"worker,omitempty"`
+	// Raw and Tokenize replace Body for a result with a tokenize block.
+	Raw      json.RawMessage `json:"raw,omitempty"`
+	Tokenize json.RawMessage `json:"tokenize,omitempty"`
+	// Result replaces Body for a successful invocation that asked for it.
+	Result     json.RawMessage `json:"result,omitempty"`
+	Outcome    string          `json:"outcome"`
+	ColdStart  bool            `json:"cold_start,omitempty"`
+	DurationUS int64           `json:"duration_us"`
+	Worker     string          `json:"worker,omitempty"`
 }
 
+// replyFrom carries each part of a response once, so a result up to the documented
+// 5 MiB fits a message: a successful result asked for whole (proxy transforms) goes
+// without its body; a result with a tokenize block goes as raw and tokenize, from
+// which the gateway renders the body once it created the tokens; any other answer
+// goes as its body.
 func replyFrom(r runtime.Response, wantResult bool) Reply {
-	if !wantResult {
-		r.Result = nil
+	out := Reply{Status: r.Status, Headers: r.Headers, ContentType: r.ContentType, Body: r.Body,
+		Outcome: string(r.Outcome), DurationUS: r.Duration.Microseconds()}
+	switch {
+	case r.Outcome == runtime.OK && wantResult:
+		out.Result, out.Body = r.Result, nil
+	case r.Outcome == runtime.OK && len(r.Tokenize) > 0:
+		out.Raw, out.Tokenize, out.Body = r.Raw, r.Tokenize, nil
 	}
-	return Reply{Result: r.Result, Status: r.Status, Headers: r.Headers, ContentType: r.ContentType, Body: r.Body,
-		Raw: r.Raw, Tokenize: r.Tokenize, Outcome: string(r.Outcome), DurationUS: r.Duration.Microseconds()}
+	return out
 }
 
 // errorReply answers with the API's error format.

@@ -14,17 +14,21 @@ import (
 	rt "github.com/reactord/reactord/runtime"
 )
 
-// Reply kinds, in the Reactord-Kind header of messages to the gateway's inbox.
+// Message kinds, in the Reactord-Kind header of messages to the gateway's inbox.
 const (
 	kindHeader = "Reactord-Kind"
-	kindAlive  = "alive"  // the worker took the invocation and it is still running
+	// kindClaim asks the gateway to run the invocation; it answers grantGo or grantNo.
+	kindClaim  = "claim"
 	kindResult = "result" // the Reply
+	// workerHeader carries a claiming worker's presence subject.
+	workerHeader = "Reactord-Worker"
 )
 
-// heartbeat is how often a worker tells the gateway a running invocation is alive.
-// Short invocations answer before the first one, so the hot path is one message each
-// way.
-const heartbeat = 250 * time.Millisecond
+// Answers to a claim.
+var (
+	grantGo = []byte("go")
+	grantNo = []byte("no")
+)
 
 // Worker runs invocations that arrive over NATS for its tiers.
 type Worker struct {
@@ -36,6 +40,7 @@ type Worker struct {
 	log    *slog.Logger
 
 	subs     []*nats.Subscription
+	presence *nats.Subscription
 	inflight sync.WaitGroup
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -49,9 +54,17 @@ func NewWorker(nc *nats.Conn, pools *Pools, tiers []rt.Tier, id string, log *slo
 	return &Worker{nc: nc, pools: pools, tiers: tiers, prefix: DefaultPrefix, id: id, log: log}
 }
 
-// Start subscribes to the tiers' queue groups.
+// presenceSubject is where a worker answers the gateways that wait on it.
+func (w *Worker) presenceSubject() string { return w.prefix + ".worker." + w.id }
+
+// Start answers presence checks and subscribes to the tiers' queue groups.
 func (w *Worker) Start(ctx context.Context) error {
 	w.ctx, w.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	presence, err := w.nc.Subscribe(w.presenceSubject(), func(m *nats.Msg) { m.Respond(nil) })
+	if err != nil {
+		return fmt.Errorf("scheduler: subscribe %s: %w", w.presenceSubject(), err)
+	}
+	w.presence = presence
 	for _, t := range w.tiers {
 		sub, err := w.nc.QueueSubscribe(subject(w.prefix, string(t)), QueueGroup, w.handle)
 		if err != nil {
@@ -72,6 +85,11 @@ func (w *Worker) Stop(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { w.inflight.Wait(); close(done) }()
+	defer func() {
+		if w.presence != nil {
+			w.presence.Unsubscribe()
+		}
+	}()
 	select {
 	case <-done:
 		return nil
@@ -91,13 +109,11 @@ func (w *Worker) handle(m *nats.Msg) {
 	}()
 }
 
-func (w *Worker) send(inbox, kind string, data []byte) {
+func (w *Worker) send(inbox, kind string, data []byte) error {
 	msg := nats.NewMsg(inbox)
 	msg.Header.Set(kindHeader, kind)
 	msg.Data = data
-	if err := w.nc.PublishMsg(msg); err != nil {
-		w.log.Error("reply", "error", err)
-	}
+	return w.nc.PublishMsg(msg)
 }
 
 func (w *Worker) serve(m *nats.Msg) {
@@ -116,10 +132,13 @@ func (w *Worker) serve(m *nats.Msg) {
 	}
 	ctx, cancel := context.WithDeadline(w.ctx, deadline)
 	defer cancel()
+	if !w.claim(ctx, m.Reply) {
+		return // another worker runs it, or the gateway gave up: never run it here
+	}
 
 	// One answer per invocation: the result, or the watchdog's timeout when a native
-	// builtin holds the engine past the reactor's timeout (+5%). Heartbeats tell the
-	// gateway a long invocation is alive; both are timers, free unless they fire.
+	// builtin holds the engine past the reactor's timeout (+5%); a timer, free unless
+	// it fires.
 	var mu sync.Mutex
 	answered := false
 	answer := func(r Reply) {
@@ -131,18 +150,6 @@ func (w *Worker) serve(m *nats.Msg) {
 			w.result(m.Reply, r)
 		}
 	}
-	var beat *time.Timer
-	mu.Lock() // the callback reads beat
-	beat = time.AfterFunc(heartbeat, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if !answered {
-			w.send(m.Reply, kindAlive, nil)
-			beat.Reset(heartbeat)
-		}
-	})
-	mu.Unlock()
-	defer beat.Stop()
 	var watchdog *time.Timer
 	started := func() {
 		limit := time.Duration(req.TimeoutMS) * time.Millisecond
@@ -166,11 +173,34 @@ func (w *Worker) serve(m *nats.Msg) {
 	answer(reply)
 }
 
+// claim asks the gateway for the invocation and reports whether it was granted.
+func (w *Worker) claim(ctx context.Context, inbox string) bool {
+	msg := nats.NewMsg(inbox)
+	msg.Header.Set(kindHeader, kindClaim)
+	msg.Header.Set(workerHeader, w.presenceSubject())
+	resp, err := w.nc.RequestMsgWithContext(ctx, msg)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Warn("claiming an invocation failed", "error", err)
+		}
+		return false
+	}
+	return string(resp.Data) == string(grantGo)
+}
+
+// result sends the reply; one that cannot be sent (larger than the server's
+// max_payload) is answered with an error instead, so the caller is not left waiting.
 func (w *Worker) result(inbox string, r Reply) {
 	b, err := json.Marshal(r)
-	if err != nil {
-		w.log.Error("encode reply", "error", err)
-		return
+	if err == nil {
+		if err = w.send(inbox, kindResult, b); err == nil {
+			return
+		}
 	}
-	w.send(inbox, kindResult, b)
+	w.log.Error("sending a reply failed", "error", err, "bytes", len(b))
+	fail, _ := json.Marshal(errorReply(500, "reactor_runtime_error", "Reactor Runtime Error",
+		fmt.Sprintf("the reactor ran, but its result (%d bytes) could not be delivered: %v", len(b), err)))
+	if err := w.send(inbox, kindResult, fail); err != nil {
+		w.log.Error("sending a reply failed", "error", err)
+	}
 }

@@ -112,7 +112,8 @@ func privateKey(t *testing.T, client *http.Client, base, mgmtKey string) string 
 
 // TestClusterSurvivesWorkerKill runs a standalone NATS server, two worker processes
 // and a gateway process, kills one worker with SIGKILL under load, and checks that
-// every accepted invocation was answered successfully.
+// every accepted invocation was answered: successfully, or (those the killed worker
+// was running) with the 502 that says the reactor may have run; none is run twice.
 func TestClusterSurvivesWorkerKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
@@ -146,7 +147,7 @@ func TestClusterSurvivesWorkerKill(t *testing.T) {
 	json.Unmarshal(body, &created)
 	useKey := privateKey(t, client, "http://"+gwAddr, "key_cluster")
 
-	var ok, failed, refused atomic.Int64
+	var ok, failed, refused, interrupted atomic.Int64
 	var failures sync.Map
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -166,6 +167,10 @@ func TestClusterSurvivesWorkerKill(t *testing.T) {
 					refused.Add(1) // saturated: refused, not accepted
 					continue
 				}
+				if err == nil && status == http.StatusBadGateway && strings.Contains(string(body), `"type":"reactor_interrupted"`) {
+					interrupted.Add(1) // ran on the killed worker: answered, at most once
+					continue
+				}
 				if err != nil || status != 200 || !strings.Contains(string(body), want) {
 					failed.Add(1)
 					failures.Store(fmt.Sprintf("%d/%d", c, i), fmt.Sprintf("%d %s %v", status, body, err))
@@ -183,7 +188,8 @@ func TestClusterSurvivesWorkerKill(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	close(stop)
 	wg.Wait()
-	t.Logf("%d invocations answered (%d before the kill), %d refused with 429, %d failed", ok.Load(), before, refused.Load(), failed.Load())
+	t.Logf("%d invocations answered (%d before the kill), %d interrupted by the kill (502, may have run), %d refused with 429, %d failed",
+		ok.Load(), before, interrupted.Load(), refused.Load(), failed.Load())
 	failures.Range(func(k, v any) bool {
 		t.Errorf("invocation %s: %s", k, v)
 		return true

@@ -12,6 +12,10 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
+// MaxPayload is the largest message reactord sends: a 5 MiB result, encoded,
+// with room to spare. Servers reactord connects to must allow at least this.
+const MaxPayload = 8 << 20
+
 // Options configure an embedded server.
 type Options struct {
 	// DataDir holds JetStream's storage; data survives restarts.
@@ -42,6 +46,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		Host:       o.Host,
 		Port:       o.Port,
 		JetStream:  true,
+		MaxPayload: MaxPayload,
 		StoreDir:   filepath.Join(o.DataDir, "jetstream"),
 		NoSigs:     true,
 		NoLog:      true,

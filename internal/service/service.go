@@ -139,6 +139,10 @@ func (s *Service) connect(ctx context.Context) (err error) {
 	if s.nc, err = nats.Connect(s.NATSURL, nats.Name("reactord"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond)); err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", s.NATSURL, err)
 	}
+	if mp := s.nc.MaxPayload(); mp < natsd.MaxPayload {
+		return fmt.Errorf("NATS at %s allows messages of %d bytes; reactord needs max_payload of at least %d (results up to 5 MiB travel as one message)",
+			s.NATSURL, mp, natsd.MaxPayload)
+	}
 	if s.js, err = jetstream.New(s.nc); err != nil {
 		return err
 	}

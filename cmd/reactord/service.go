@@ -66,8 +66,14 @@ func runService(ctx context.Context, role string, c service.Config, stdout io.Wr
 	}
 	httpSrv := &http.Server{Handler: svc.Handler, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
-	go func() { served <- httpSrv.Serve(ln) }()
-	c.Logger.Info("reactord listening", "role", role, "addr", ln.Addr().String())
+	go func() {
+		if c.TLSCert != "" {
+			served <- httpSrv.ServeTLS(ln, c.TLSCert, c.TLSKey)
+			return
+		}
+		served <- httpSrv.Serve(ln)
+	}()
+	c.Logger.Info("reactord listening", "role", role, "addr", ln.Addr().String(), "tls", c.TLSCert != "")
 
 	var serveErr error
 	select {
@@ -75,6 +81,7 @@ func runService(ctx context.Context, role string, c service.Config, stdout io.Wr
 	case serveErr = <-served:
 	}
 	c.Logger.Info("shutting down: draining in-flight work", "timeout", c.DrainTimeout.String())
+	svc.Drain()
 	dctx, cancel := context.WithTimeout(context.Background(), c.DrainTimeout)
 	defer cancel()
 	return errors.Join(serveErr, httpSrv.Shutdown(dctx), svc.Stop(dctx))

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,6 +35,9 @@ const (
 type Config struct {
 	// Addr is the HTTP listen address (the API; /metrics and /healthz on workers).
 	Addr string
+	// TLSCert and TLSKey, when set, make the HTTP listener serve TLS, for deployments
+	// without an ingress that terminates it.
+	TLSCert, TLSKey string
 	// NATSURL is the server to use; empty starts an embedded one in DataDir.
 	NATSURL string
 	DataDir string
@@ -101,6 +105,8 @@ func (c *Config) Register(fs *flag.FlagSet, role Role) {
 	} else {
 		r.str(&c.Addr, "addr", "REACTORD_ADDR", "127.0.0.1:8080", "HTTP listen address")
 	}
+	r.str(&c.TLSCert, "tls-cert", "REACTORD_TLS_CERT", "", "PEM certificate of the HTTP listener; with --tls-key it serves HTTPS")
+	r.str(&c.TLSKey, "tls-key", "REACTORD_TLS_KEY", "", "PEM private key of --tls-cert")
 	r.str(&c.DataDir, "data-dir", "REACTORD_DATA_DIR", defaultDataDir(), "data directory (JetStream storage, keys)")
 	if role == Serve {
 		r.str(&c.NATSURL, "nats", "REACTORD_NATS_URL", "", "NATS server URL; empty runs an embedded server")
@@ -165,6 +171,13 @@ func (c *Config) Validate() error {
 		"queue-wait": c.Pools.QueueWait, "drain-timeout": c.DrainTimeout} {
 		if d < 0 {
 			bad(name, "must not be negative, not %s", d)
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("tls-cert", "--tls-cert and --tls-key go together")
+	} else if c.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey); err != nil {
+			bad("tls-cert", "%v", err)
 		}
 	}
 	if s := c.BundleStore; s != "" && !strings.HasPrefix(s, "file:") && !strings.HasPrefix(s, "s3://") {

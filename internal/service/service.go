@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,8 +52,10 @@ type Service struct {
 	// NATSURL is the server the service uses.
 	NATSURL string
 
-	cfg     Config
-	log     *slog.Logger
+	cfg Config
+	log *slog.Logger
+	// ready is set once every part started and cleared when draining begins.
+	ready   atomic.Bool
 	ns      *natsd.Server
 	nc      *nats.Conn
 	js      jetstream.JetStream
@@ -89,6 +92,7 @@ func Start(ctx context.Context, c Config) (s *Service, err error) {
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /readyz", s.readyz)
 	if len(c.Tiers) > 0 {
 		if err := s.startWorker(ctx); err != nil {
 			return nil, err
@@ -111,7 +115,29 @@ func Start(ctx context.Context, c Config) (s *Service, err error) {
 		})
 	}
 	s.Handler = mux
+	s.ready.Store(true)
 	return s, nil
+}
+
+// Drain marks the service not ready, so that load balancers stop sending it work
+// while in-flight requests finish; Stop follows.
+func (s *Service) Drain() { s.ready.Store(false) }
+
+// readyz answers 200 once the service started (NATS connected, images loaded, the
+// worker subscribed) and while it is connected, 503 otherwise and while draining.
+func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if !s.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, `{"status":"not ready"}`)
+		return
+	}
+	if err := s.healthy(); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(map[string]string{"status": "not ready", "detail": err.Error()})
+		return
+	}
+	fmt.Fprintln(w, `{"status":"ready"}`)
 }
 
 func (s *Service) healthy() error {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	goruntime "runtime"
 	"strings"
 	"syscall"
@@ -34,6 +35,7 @@ type peer struct {
 	url, key    string
 	note        string
 	pid         int
+	ported      bool // runs bench/peers' port of the function, error path included
 }
 
 // peerFigure is one load run against one peer.
@@ -55,54 +57,13 @@ func measurePeers(ctx context.Context, o peerOptions, add func(name, value, targ
 	}
 	defer os.RemoveAll(dir)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}, Timeout: 30 * time.Second}
-	body := []byte(`{"args":{"card_number":"4242424242424242"}}`)
-	check := func(status int, b []byte) error {
-		if status != 200 || !bytes.Contains(b, []byte(`"raw":{"masked_card":"************4242"}`)) {
-			return fmt.Errorf("unexpected response %d %s", status, b)
-		}
-		return nil
-	}
-
-	var stops []func()
-	defer func() {
-		for i := len(stops) - 1; i >= 0; i-- {
-			stops[i]()
-		}
-	}()
-	rd, stop, err := startReactord(ctx, client, o.reactord, dir, body, check)
+	body, check := []byte(sameWork[0].body), checkMasked
+	peers, stop, err := startPeers(ctx, client, o.reactord, dir, add)
 	if err != nil {
-		return fmt.Errorf("reactord serve: %w", err)
+		return err
 	}
-	stops = append(stops, stop)
-	peers := []peer{rd}
-
-	workerBundle, nodeBundle, err := bundlePeer(dir)
-	if err != nil {
-		return fmt.Errorf("bundling the peers' function: %w", err)
-	}
-	for _, start := range []func() (peer, func(), error){
-		func() (peer, func(), error) { return startWorkerd(ctx, client, dir, workerBundle, body, check) },
-		func() (peer, func(), error) {
-			p, stop, err := startNode(ctx, "bench/peers/node-server.js", nodeBundle)
-			p.name, p.short = "node HTTP, no isolation (ceiling)", "node"
-			p.note = "plain node:http calling the function in-process, no auth"
-			return p, stop, err
-		},
-		func() (peer, func(), error) {
-			p, stop, err := startNode(ctx, "bench/nodehttp/server.js", "functions/mask-card/index.js", "bench/node/package.json")
-			p.name, p.short = "node HTTP + vm.createContext", "node-vm"
-			p.note = "a fresh vm context per request, no auth"
-			return p, stop, err
-		},
-	} {
-		p, stop, err := start()
-		if err != nil {
-			add("peers: "+p.name, "not measured", "", err.Error())
-			continue
-		}
-		stops = append(stops, stop)
-		peers = append(peers, p)
-	}
+	defer stop()
+	rd := peers[0]
 
 	// Warm every server up (JITs, instance pools, connections) before any figure counts.
 	warm := min(o.d, time.Second)
@@ -158,6 +119,106 @@ func measurePeers(ctx context.Context, o peerOptions, add func(name, value, targ
 	if n, ok := figures["node"]; ok {
 		r := figures[rd.short]
 		add("reactord/node (ceiling): throughput at 32 clients", ratio(r[32].rate, n[32].rate), "", "what isolation and the service path cost against no isolation at all")
+	}
+	return nil
+}
+
+// startPeers starts reactord serve and its peers, each checked to answer every sameWork
+// request exactly as reactord does; a peer that cannot start is reported with add and
+// left out. stop ends them all.
+func startPeers(ctx context.Context, client *http.Client, reactordBin, dir string, add func(name, value, target, note string)) ([]peer, func(), error) {
+	body, check := []byte(sameWork[0].body), checkMasked
+	var stops []func()
+	stop := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	rd, stopRD, err := startReactord(ctx, client, reactordBin, dir, body, check)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reactord serve: %w", err)
+	}
+	stops = append(stops, stopRD)
+	peers := []peer{rd}
+
+	workerBundle, nodeBundle, err := bundlePeer(dir)
+	if err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("bundling the peers' function: %w", err)
+	}
+	for _, start := range []func() (peer, func(), error){
+		func() (peer, func(), error) { return startWorkerd(ctx, client, dir, workerBundle, body, check) },
+		func() (peer, func(), error) {
+			p, stop, err := startNode(ctx, "bench/peers/node-server.js", nodeBundle)
+			p.name, p.short, p.ported = "node HTTP, no isolation (ceiling)", "node", true
+			p.note = "plain node:http calling the function in-process, no auth, " + p.note
+			return p, stop, err
+		},
+		func() (peer, func(), error) {
+			p, stop, err := startNode(ctx, "bench/nodehttp/server.js", "functions/mask-card/index.js", "bench/node/package.json")
+			p.name, p.short = "node HTTP + vm.createContext", "node-vm"
+			p.note = "a fresh vm context per request, no auth, " + p.note
+			return p, stop, err
+		},
+	} {
+		p, stopP, err := start()
+		if err != nil {
+			add("peers: "+p.name, "not measured", "", err.Error())
+			continue
+		}
+		stops = append(stops, stopP)
+		if err := sameAnswers(client, rd, p); err != nil {
+			stop()
+			return nil, nil, err
+		}
+		peers = append(peers, p)
+	}
+	return peers, stop, nil
+}
+
+// sameWork are react bodies the peers must answer exactly as reactord does: the ratios
+// only count if every server runs the same function on the same input to the same output.
+// The first is the body the load sends.
+var sameWork = []struct {
+	body      string
+	errorPath bool // the function throws the SDK's BadRequestError
+}{
+	{`{"args":{"card_number":"4242424242424242"}}`, false},
+	{`{"args":{"card_number":"4242-4242-4242-4242"}}`, false},
+	{`{"args":{"card_number":"5555 5555 5555 4444"}}`, false},
+	{`{"args":{"card_number":"42"}}`, false},
+	{`{"args":{"card_number":""}}`, false},
+	{`{"args":{"card_number":4242424242424242}}`, true},
+	{`{"args":{}}`, true},
+}
+
+// sameAnswers compares p's answers to sameWork with reactord's, status and JSON body;
+// the error path only for peers running the ported function (the vm baseline has no SDK).
+func sameAnswers(client *http.Client, rd, p peer) error {
+	for _, w := range sameWork {
+		if w.errorPath && !p.ported {
+			continue
+		}
+		ws, wb, err := postJSON(client, rd.url, rd.key, []byte(w.body))
+		if err != nil {
+			return fmt.Errorf("reactord serve: %w", err)
+		}
+		gs, gb, err := postJSON(client, p.url, p.key, []byte(w.body))
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
+		var want, got any
+		if ws != gs || json.Unmarshal(wb, &want) != nil || json.Unmarshal(gb, &got) != nil || !reflect.DeepEqual(want, got) {
+			return fmt.Errorf("%s answers %s with %d %s, reactord serve with %d %s: not the same function", p.name, w.body, gs, gb, ws, wb)
+		}
+	}
+	return nil
+}
+
+// checkMasked accepts the answer to the load's request, sameWork[0].
+func checkMasked(status int, b []byte) error {
+	if status != 200 || !bytes.Contains(b, []byte(`"raw":{"masked_card":"************4242"}`)) {
+		return fmt.Errorf("unexpected response %d %s", status, b)
 	}
 	return nil
 }
@@ -306,13 +367,14 @@ const mask :Workerd.Worker = (
 
 // startWorkerd serves the worker bundle with workerd on a socket this process opened.
 func startWorkerd(ctx context.Context, client *http.Client, dir, bundle string, body []byte, check func(int, []byte) error) (peer, func(), error) {
-	p := peer{name: "workerd", short: "workerd", note: "one isolate reused, no auth"}
+	p := peer{name: "workerd", short: "workerd", note: "one isolate reused, no auth", ported: true}
 	bin, err := workerdBinary()
 	if err != nil {
 		return p, nil, err
 	}
-	if out, err := exec.Command(bin, "--version").Output(); err == nil {
-		p.note += ", " + strings.TrimSpace(string(out))
+	var pkg struct{ Version string }
+	if b, err := os.ReadFile(filepath.Join("bench", "peers", "node_modules", "workerd", "package.json")); err == nil && json.Unmarshal(b, &pkg) == nil {
+		p.note += ", npm workerd " + pkg.Version
 	}
 	cfg := filepath.Join(dir, "workerd.capnp")
 	if err := os.WriteFile(cfg, []byte(workerdConfig), 0o644); err != nil {

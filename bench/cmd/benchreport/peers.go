@@ -85,10 +85,7 @@ func measurePeers(ctx context.Context, o peerOptions, add func(name, value, targ
 			}
 			lat, n, el, err := load(client, p.url, p.key, body, c, o.d, check)
 			if rec != nil {
-				rec.Process.Signal(os.Interrupt)
-				if werr := rec.Wait(); werr != nil {
-					fmt.Fprintln(os.Stderr, "benchreport: perf record:", werr)
-				}
+				stopPerf(rec, o.perf)
 			}
 			if err != nil {
 				return fmt.Errorf("%s, %d clients: %w", p.name, c, err)
@@ -452,6 +449,23 @@ func startPerf(out string, pid int) (*exec.Cmd, error) {
 	}
 	time.Sleep(500 * time.Millisecond) // perf attaches before the load starts
 	return cmd, nil
+}
+
+// stopPerf interrupts perf record, which then writes its file and ends by SIGINT itself.
+func stopPerf(cmd *exec.Cmd, out string) {
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGINT {
+			err = nil
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport: perf record:", err)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "benchreport: reactord serve's profile under 32 clients is in %s (perf report -i %s); this run's reactord figures carry perf's overhead\n", out, out)
 }
 
 func freeAddr() (string, error) {

@@ -76,7 +76,7 @@ bench: deps build
 # Only the side-by-side run of reactord serve, workerd and node, 1 s per load run:
 # quick figures while working on the hot path. BENCH_FLAGS adds flags, e.g. -d 5s -perf perf.data.
 bench-peers: deps build
-	$(GO) run ./bench/cmd/benchreport -peers-only -d 1s $(BENCH_FLAGS)
+	$(GO) run ./bench/cmd/benchreport -peers-only -d 1s -rounds 1 $(BENCH_FLAGS)
 
 # Mixed ordinary and hostile invocations for REACTORD_SOAK (default 5m); memory must stay bounded.
 soak:

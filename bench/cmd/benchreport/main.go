@@ -34,7 +34,8 @@ func main() {
 	var po peerOptions
 	flag.DurationVar(&po.d, "d", 3*time.Second, "length of each load run against the service and the peers")
 	flag.StringVar(&po.reactord, "reactord", "bin/reactord", "the reactord binary the peer comparison runs as `reactord serve`")
-	flag.StringVar(&po.perf, "perf", "", "write `perf record -g` of reactord serve during its 32-client peer run to this file")
+	flag.IntVar(&po.rounds, "rounds", 3, "rounds of the peer comparison; each figure is the median over them")
+	flag.StringVar(&po.perf, "perf", "", "write `perf record -g` of reactord serve during its first 32-client peer run to this file")
 	flag.Parse()
 	if *peersOnly && *readme != "" {
 		fmt.Fprintln(os.Stderr, "benchreport: -peers-only measures part of the table; it does not rewrite -readme")

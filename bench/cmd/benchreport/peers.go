@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"reflect"
 	goruntime "runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -26,6 +27,7 @@ import (
 type peerOptions struct {
 	reactord string        // the reactord binary run as `reactord serve`
 	d        time.Duration // length of each load run
+	rounds   int           // the 1- and 32-client sequence is repeated this often; figures are medians
 	perf     string        // when set, `perf record -g` of reactord serve during its 32-client run goes here
 }
 
@@ -72,37 +74,54 @@ func measurePeers(ctx context.Context, o peerOptions, add func(name, value, targ
 			return fmt.Errorf("warming %s up: %w", p.name, err)
 		}
 	}
+	runs := map[string]map[int][]peerFigure{}
+	for round := range max(o.rounds, 1) {
+		for _, c := range peerClients {
+			// Peers right after reactord at each concurrency, so drift on a shared
+			// machine moves all of them alike.
+			for i, p := range peers {
+				var rec *exec.Cmd
+				if i == 0 && c == 32 && round == 0 && o.perf != "" {
+					if rec, err = startPerf(o.perf, p.pid); err != nil {
+						return err
+					}
+				}
+				lat, n, el, err := load(client, p.url, p.key, body, c, o.d, check)
+				if rec != nil {
+					stopPerf(rec, o.perf)
+				}
+				if err != nil {
+					return fmt.Errorf("%s, %d clients: %w", p.name, c, err)
+				}
+				f := peerFigure{p50: pct(lat, 50), p99: pct(lat, 99), rate: float64(n) / el.Seconds()}
+				fmt.Fprintf(os.Stderr, "  round %d, %2d client(s), %-34s %s / %s, %.0f/s\n", round+1, c, p.name, us(f.p50), us(f.p99), f.rate)
+				if runs[p.short] == nil {
+					runs[p.short] = map[int][]peerFigure{}
+				}
+				runs[p.short][c] = append(runs[p.short][c], f)
+			}
+		}
+	}
+	rounds := ""
+	if o.rounds > 1 {
+		rounds = fmt.Sprintf("; medians of %d rounds", o.rounds)
+	}
 	figures := map[string]map[int]peerFigure{}
 	for _, c := range peerClients {
-		// Peers right after reactord at each concurrency, so drift on a shared machine
-		// moves all of them alike.
 		for i, p := range peers {
-			var rec *exec.Cmd
-			if i == 0 && c == 32 && o.perf != "" {
-				if rec, err = startPerf(o.perf, p.pid); err != nil {
-					return err
-				}
-			}
-			lat, n, el, err := load(client, p.url, p.key, body, c, o.d, check)
-			if rec != nil {
-				stopPerf(rec, o.perf)
-			}
-			if err != nil {
-				return fmt.Errorf("%s, %d clients: %w", p.name, c, err)
-			}
-			f := peerFigure{p50: pct(lat, 50), p99: pct(lat, 99), rate: float64(n) / el.Seconds()}
+			f := medianFigure(runs[p.short][c])
 			if figures[p.short] == nil {
 				figures[p.short] = map[int]peerFigure{}
 			}
 			figures[p.short][c] = f
-			target, note := "", p.note
+			target, note := "", p.note+rounds
 			if i == 0 && c == 32 {
 				target = "p99 <= 5 ms"
 			}
 			if i > 0 {
 				r := figures[rd.short][c]
 				note = fmt.Sprintf("%s/reactord: p50 %s, p99 %s, throughput %s; %s", p.short,
-					ratio(float64(f.p50), float64(r.p50)), ratio(float64(f.p99), float64(r.p99)), ratio(f.rate, r.rate), p.note)
+					ratio(float64(f.p50), float64(r.p50)), ratio(float64(f.p99), float64(r.p99)), ratio(f.rate, r.rate), p.note+rounds)
 			}
 			add(fmt.Sprintf("peers, %d client(s): %s p50 / p99, rate", c, p.name),
 				fmt.Sprintf("%s / %s, %.0f/s", us(f.p50), us(f.p99), f.rate), target, note)
@@ -218,6 +237,27 @@ func checkMasked(status int, b []byte) error {
 		return fmt.Errorf("unexpected response %d %s", status, b)
 	}
 	return nil
+}
+
+// medianFigure is the median of each figure over the rounds.
+func medianFigure(fs []peerFigure) peerFigure {
+	var p50, p99, rate []float64
+	for _, f := range fs {
+		p50, p99, rate = append(p50, float64(f.p50)), append(p99, float64(f.p99)), append(rate, f.rate)
+	}
+	return peerFigure{p50: time.Duration(median(p50)), p99: time.Duration(median(p99)), rate: median(rate)}
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func ratio(a, b float64) string {

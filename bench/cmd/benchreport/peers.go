@@ -16,6 +16,7 @@ import (
 	"reflect"
 	goruntime "runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +45,7 @@ type peer struct {
 type peerFigure struct {
 	p50, p99 time.Duration
 	rate     float64
+	cpu      time.Duration // the server process's CPU time per request: less sensitive than rate to a shared machine
 }
 
 // peerClients are the concurrencies compared: latency alone, and a loaded server.
@@ -86,15 +88,17 @@ func measurePeers(ctx context.Context, o peerOptions, add func(name, value, targ
 						return err
 					}
 				}
+				cpu0 := cpuTime(p.pid)
 				lat, n, el, err := load(client, p.url, p.key, body, c, o.d, check)
+				cpu := cpuTime(p.pid) - cpu0
 				if rec != nil {
 					stopPerf(rec, o.perf)
 				}
 				if err != nil {
 					return fmt.Errorf("%s, %d clients: %w", p.name, c, err)
 				}
-				f := peerFigure{p50: pct(lat, 50), p99: pct(lat, 99), rate: float64(n) / el.Seconds()}
-				fmt.Fprintf(os.Stderr, "  round %d, %2d client(s), %-34s %s / %s, %.0f/s\n", round+1, c, p.name, us(f.p50), us(f.p99), f.rate)
+				f := peerFigure{p50: pct(lat, 50), p99: pct(lat, 99), rate: float64(n) / el.Seconds(), cpu: cpu / time.Duration(max(n, 1))}
+				fmt.Fprintf(os.Stderr, "  round %d, %2d client(s), %-34s %s / %s, %.0f/s, CPU %s/request\n", round+1, c, p.name, us(f.p50), us(f.p99), f.rate, us(f.cpu))
 				if runs[p.short] == nil {
 					runs[p.short] = map[int][]peerFigure{}
 				}
@@ -120,17 +124,19 @@ func measurePeers(ctx context.Context, o peerOptions, add func(name, value, targ
 			}
 			if i > 0 {
 				r := figures[rd.short][c]
-				note = fmt.Sprintf("%s/reactord: p50 %s, p99 %s, throughput %s; %s", p.short,
-					ratio(float64(f.p50), float64(r.p50)), ratio(float64(f.p99), float64(r.p99)), ratio(f.rate, r.rate), p.note+rounds)
+				note = fmt.Sprintf("%s/reactord: p50 %s, p99 %s, throughput %s, CPU %s; %s", p.short,
+					ratio(float64(f.p50), float64(r.p50)), ratio(float64(f.p99), float64(r.p99)), ratio(f.rate, r.rate),
+					ratio(float64(f.cpu), float64(r.cpu)), p.note+rounds)
 			}
-			add(fmt.Sprintf("peers, %d client(s): %s p50 / p99, rate", c, p.name),
-				fmt.Sprintf("%s / %s, %.0f/s", us(f.p50), us(f.p99), f.rate), target, note)
+			add(fmt.Sprintf("peers, %d client(s): %s p50 / p99, rate, server CPU per request", c, p.name),
+				fmt.Sprintf("%s / %s, %.0f/s, %s", us(f.p50), us(f.p99), f.rate, us(f.cpu)), target, note)
 		}
 	}
 	if w, ok := figures["workerd"]; ok {
 		r := figures[rd.short]
 		add("reactord/workerd: throughput at 32 clients", ratio(r[32].rate, w[32].rate), ">= 1.0x", "from the peers rows above, same run")
 		add("reactord/workerd: 1-client p50", ratio(float64(r[1].p50), float64(w[1].p50)), "<= 1.0x", "from the peers rows above, same run")
+		add("reactord/workerd: server CPU per request at 32 clients", ratio(float64(r[32].cpu), float64(w[32].cpu)), "", "user + system time of the server process (reactord: gateway, NATS and worker together)")
 	}
 	if n, ok := figures["node"]; ok {
 		r := figures[rd.short]
@@ -245,7 +251,11 @@ func medianFigure(fs []peerFigure) peerFigure {
 	for _, f := range fs {
 		p50, p99, rate = append(p50, float64(f.p50)), append(p99, float64(f.p99)), append(rate, f.rate)
 	}
-	return peerFigure{p50: time.Duration(median(p50)), p99: time.Duration(median(p99)), rate: median(rate)}
+	var cpu []float64
+	for _, f := range fs {
+		cpu = append(cpu, float64(f.cpu))
+	}
+	return peerFigure{p50: time.Duration(median(p50)), p99: time.Duration(median(p99)), rate: median(rate), cpu: time.Duration(median(cpu))}
 }
 
 func median(v []float64) float64 {
@@ -489,6 +499,30 @@ func startPerf(out string, pid int) (*exec.Cmd, error) {
 	}
 	time.Sleep(500 * time.Millisecond) // perf attaches before the load starts
 	return cmd, nil
+}
+
+// cpuTime is the user + system CPU time process pid has used so far, from /proc/PID/stat
+// (in clock ticks of 1/100 s, Linux's USER_HZ); 0 where that is not readable.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // stopPerf interrupts perf record, which then writes its file and ends by SIGINT itself.

@@ -9,7 +9,7 @@ ENGINE_VERSION := 0.32.0
 ENGINE_SRI     := sha512-XAX2jjZWWh3M0YaRqi82xMKNW/gkF6mo3MpW3UY2cmVxnQai1JuboVsJQVoLU629iEL4XWvHtO4h5lo7NRnAcg==
 ENGINE_TMP     := .cache/engine
 
-.PHONY: all build run test test-go test-layer deps engine engine-update images bench soak fuzz clean
+.PHONY: all build run test test-go test-layer deps engine engine-update images bench bench-peers soak fuzz clean
 
 all: build
 
@@ -30,7 +30,7 @@ test-layer: images/node_modules
 	$(GO) run ./images/internal/genlayer -check
 	$(NPM) test --prefix images
 
-deps: images/node_modules bench/node/node_modules compat/node-sdk/node_modules
+deps: images/node_modules bench/node/node_modules bench/peers/node_modules compat/node-sdk/node_modules
 
 images/node_modules: images/package-lock.json
 	$(NPM) ci --prefix images --ignore-scripts --no-audit --no-fund
@@ -42,6 +42,12 @@ compat/node-sdk/node_modules: compat/node-sdk/package-lock.json
 
 bench/node/node_modules: bench/node/package-lock.json
 	$(NPM) ci --prefix bench/node --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+# The peers make bench compares with: workerd (its binary ships in the npm package's
+# platform dependency, so no install script is needed) and the card-masking function's packages.
+bench/peers/node_modules: bench/peers/package-lock.json
+	$(NPM) ci --prefix bench/peers --ignore-scripts --no-audit --no-fund
 	@touch $@
 
 # Re-derives the engine wasm and its Go ABI table from the pinned npm package and fails
@@ -66,6 +72,11 @@ images: images/node_modules
 # Prints the figures the issues ask for and refreshes the README's benchmark table.
 bench: deps build
 	$(GO) run ./bench/cmd/benchreport -readme README.md
+
+# Only the side-by-side run of reactord serve, workerd and node, 1 s per load run:
+# quick figures while working on the hot path. BENCH_FLAGS adds flags, e.g. -d 5s -perf perf.data.
+bench-peers: deps build
+	$(GO) run ./bench/cmd/benchreport -peers-only -d 1s -rounds 1 $(BENCH_FLAGS)
 
 # Mixed ordinary and hostile invocations for REACTORD_SOAK (default 5m); memory must stay bounded.
 soak:

@@ -29,7 +29,18 @@ func main() {
 	iterations := flag.Int("n", 2000, "iterations for the per-invocation figures")
 	service := flag.Bool("service", true, "also measure the service path (HTTP -> NATS -> wasm)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	peers := flag.Bool("peers", true, "also run reactord serve, workerd and node side by side under the same load")
+	peersOnly := flag.Bool("peers-only", false, "run only the side-by-side comparison with the peers (quick; leaves the README alone)")
+	var po peerOptions
+	flag.DurationVar(&po.d, "d", 3*time.Second, "length of each load run against the service and the peers")
+	flag.StringVar(&po.reactord, "reactord", "bin/reactord", "the reactord binary the peer comparison runs as `reactord serve`")
+	flag.IntVar(&po.rounds, "rounds", 3, "rounds of the peer comparison; each figure is the median over them")
+	flag.StringVar(&po.perf, "perf", "", "write `perf record -g` of reactord serve during its first 32-client peer run to this file")
 	flag.Parse()
+	if *peersOnly && *readme != "" {
+		fmt.Fprintln(os.Stderr, "benchreport: -peers-only measures part of the table; it does not rewrite -readme")
+		os.Exit(2)
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -39,7 +50,15 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	rows, err := measure(context.Background(), *iterations, *service)
+	var rows []row
+	var err error
+	if *peersOnly {
+		rows, err = rowsOf(func(add func(name, value, target, note string)) error {
+			return measurePeers(context.Background(), po, add)
+		})
+	} else {
+		rows, err = measure(context.Background(), *iterations, *service, *peers, po)
+	}
 	if err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
@@ -55,7 +74,17 @@ func main() {
 	}
 }
 
-func measure(ctx context.Context, n int, service bool) ([]row, error) {
+// rowsOf collects the rows f adds, echoing each to stderr as it is measured.
+func rowsOf(f func(add func(name, value, target, note string)) error) ([]row, error) {
+	var rows []row
+	err := f(func(name, value, target, note string) {
+		rows = append(rows, row{name, value, target, note})
+		fmt.Fprintf(os.Stderr, "%-44s %s\n", name, value)
+	})
+	return rows, err
+}
+
+func measure(ctx context.Context, n int, service, peers bool, po peerOptions) ([]row, error) {
 	var rows []row
 	add := func(name, value, target, note string) {
 		rows = append(rows, row{name, value, target, note})
@@ -191,8 +220,13 @@ func measure(ctx context.Context, n int, service bool) ([]row, error) {
 		add("node22 build", "not measured", "", err.Error())
 	}
 	if service {
-		if err := measureService(ctx, add); err != nil {
+		if err := measureService(ctx, po.d, add); err != nil {
 			return nil, fmt.Errorf("service benchmark: %w", err)
+		}
+	}
+	if peers {
+		if err := measurePeers(ctx, po, add); err != nil {
+			return nil, fmt.Errorf("peer comparison: %w", err)
 		}
 	}
 	node, err := nodeBaseline()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,7 +24,7 @@ const benchKey = "key_bench"
 
 // measureService runs the whole service in this process (embedded NATS, gateway,
 // worker) on real sockets and drives it over HTTP.
-func measureService(ctx context.Context, add func(name, value, target, note string)) error {
+func measureService(ctx context.Context, d time.Duration, add func(name, value, target, note string)) error {
 	dir, err := os.MkdirTemp("", "reactord-bench")
 	if err != nil {
 		return err
@@ -76,7 +74,7 @@ func measureService(ctx context.Context, add func(name, value, target, note stri
 		return nil
 	}
 	for _, c := range []int{1, 32} {
-		lat, n, el, err := load(client, url, useKey, body, c, 3*time.Second, check)
+		lat, n, el, err := load(client, url, useKey, body, c, d, check)
 		if err != nil {
 			return err
 		}
@@ -89,13 +87,13 @@ func measureService(ctx context.Context, add func(name, value, target, note stri
 	}
 	best := 0.0
 	for _, c := range []int{16, 64} {
-		_, n, el, err := load(client, url, useKey, body, c, 3*time.Second, check)
+		_, n, el, err := load(client, url, useKey, body, c, d, check)
 		if err != nil {
 			return err
 		}
 		best = max(best, float64(n)/el.Seconds())
 	}
-	add("service: maximum throughput with no errors", fmt.Sprintf("%.0f invocations/s", best), ">= 8,000/s", "best of 16 and 64 clients, 3 s each")
+	add("service: maximum throughput with no errors", fmt.Sprintf("%.0f invocations/s", best), ">= 8,000/s", fmt.Sprintf("best of 16 and 64 clients, %s each", d))
 
 	// Cold start through the full path: a new reactor's first invocation, its
 	// snapshot already prepared by the worker, no instance yet.
@@ -131,7 +129,7 @@ func measureService(ctx context.Context, add func(name, value, target, note stri
 	if err := measureProxy(client, base, add); err != nil {
 		return fmt.Errorf("proxy: %w", err)
 	}
-	return nodeHTTPBaseline(client, body, check, add)
+	return nil
 }
 
 func createReactor(client *http.Client, base, code string, warm int) (string, error) {
@@ -240,32 +238,4 @@ func rss() int64 {
 		}
 	}
 	return 0
-}
-
-// nodeHTTPBaseline runs the same reactor in a node HTTP server with a fresh
-// vm.createContext per request, under the same load.
-func nodeHTTPBaseline(client *http.Client, body []byte, check func(int, []byte) error, add func(name, value, target, note string)) error {
-	cmd := exec.Command("node", "bench/nodehttp/server.js", "functions/mask-card/index.js", "bench/node/package.json")
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		add("node HTTP + vm.createContext", "not measured", "", err.Error())
-		return nil
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "listening ") {
-		add("node HTTP + vm.createContext", "not measured", "", "server did not start")
-		return nil
-	}
-	url := "http://127.0.0.1:" + strings.TrimSpace(strings.TrimPrefix(line, "listening ")) + "/react"
-	for _, c := range []int{1, 32} {
-		lat, n, el, err := load(client, url, "", body, c, 3*time.Second, check)
-		if err != nil {
-			return fmt.Errorf("node baseline: %w", err)
-		}
-		add(fmt.Sprintf("node HTTP + vm.createContext, %d client(s) p50 / p99", c), us(pct(lat, 50))+" / "+us(pct(lat, 99)), "",
-			fmt.Sprintf("%.0f invocations/s", float64(n)/el.Seconds()))
-	}
-	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 )
 
 // MaxPayload is the largest message reactord sends: a 5 MiB result, encoded,
@@ -25,6 +26,9 @@ type Options struct {
 	Port int
 	// ServerName names the server in a cluster; empty picks one.
 	ServerName string
+	// InProcessOnly opens no network listener: only Connect reaches the server, so
+	// nothing outside the process can, with or without credentials.
+	InProcessOnly bool
 }
 
 // Server is a running embedded NATS server.
@@ -50,6 +54,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		StoreDir:   filepath.Join(o.DataDir, "jetstream"),
 		NoSigs:     true,
 		NoLog:      true,
+		DontListen: o.InProcessOnly,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("natsd: %w", err)
@@ -64,6 +69,12 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, errors.New("natsd: server did not become ready")
 	}
 	return &Server{ns: ns}, nil
+}
+
+// Connect returns a connection to the server inside this process, past the network:
+// no socket, no listener needed.
+func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
+	return nats.Connect("", append(opts, nats.InProcessServer(s.ns))...)
 }
 
 // URL is the client URL of the server.

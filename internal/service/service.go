@@ -154,15 +154,21 @@ func (s *Service) connect(ctx context.Context) (err error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return err
 	}
-	s.NATSURL = c.NATSURL
-	if s.NATSURL == "" {
-		if s.ns, err = natsd.Start(ctx, natsd.Options{DataDir: c.DataDir}); err != nil {
+	opts := []nats.Option{nats.Name("reactord"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+	if c.NATSURL == "" {
+		// The embedded server listens on no port: its gateway and worker reach it
+		// in-process, and nothing else can.
+		if s.ns, err = natsd.Start(ctx, natsd.Options{DataDir: c.DataDir, InProcessOnly: true}); err != nil {
 			return err
 		}
-		s.NATSURL = s.ns.URL()
-		s.log.Info("embedded NATS started", "url", s.NATSURL, "data_dir", c.DataDir)
+		s.NATSURL = "in-process"
+		s.log.Info("embedded NATS started (in-process only)", "data_dir", c.DataDir)
+		s.nc, err = s.ns.Connect(opts...)
+	} else {
+		s.NATSURL = c.NATSURL
+		s.nc, err = nats.Connect(c.NATSURL, opts...)
 	}
-	if s.nc, err = nats.Connect(s.NATSURL, nats.Name("reactord"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond)); err != nil {
+	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", s.NATSURL, err)
 	}
 	if mp := s.nc.MaxPayload(); mp < natsd.MaxPayload {

@@ -33,8 +33,9 @@ import (
 )
 
 // Version names this builder in manifests; changing how bundles are made changes it,
-// which invalidates cached bundles.
-const Version = "reactord-builder/1 esbuild/0.28.2"
+// which invalidates cached bundles (2: builds confined to their directory, so no
+// bundle made before that is reused).
+const Version = "reactord-builder/2 esbuild/0.28.2"
 
 // Images the builder builds for.
 var Images = []string{"node22"}

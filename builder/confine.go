@@ -82,7 +82,10 @@ func confine(root string) api.Plugin {
 				if err := checkInside(root, a.Path, a.Path); err != nil {
 					return api.OnLoadResult{}, err
 				}
-				if !bundledExtensions[strings.ToLower(filepath.Ext(a.Path))] {
+				// A missing file loads as nothing: a package's "browser" map disabling a
+				// module names a path that need not exist, and esbuild gives it an
+				// empty module; any other missing file fails in esbuild.
+				if _, err := os.Stat(a.Path); err == nil && !bundledExtensions[strings.ToLower(filepath.Ext(a.Path))] {
 					// Named relative to the build directory, which is the gateway's own.
 					name := a.Path
 					if rel, err := filepath.Rel(root, a.Path); err == nil {

@@ -28,7 +28,7 @@ func ParseReactorLogs(s string) (ReactorLogs, error) {
 	case ReactorLogsOff, ReactorLogsRedacted, ReactorLogsFull:
 		return m, nil
 	}
-	return "", fmt.Errorf("reactor logs %q: want off, redacted or full", s)
+	return "", fmt.Errorf("unknown mode %q; want off, redacted or full", s)
 }
 
 // logConsole logs an invocation's console output as configured. Each line is one

@@ -36,6 +36,7 @@ type settings struct {
 	rateLimit                                                      float64
 	pristine, egressAllowPrivate                                   bool
 	proxyAllowHTTP                                                 bool
+	reactorLogs, reactorLogLevel                                   string
 }
 
 func (s *settings) register(fs *flag.FlagSet, role string) {
@@ -68,6 +69,8 @@ func (s *settings) register(fs *flag.FlagSet, role string) {
 		str(&s.tiers, "tiers", "REACTORD_TIERS", "standard,large,xlarge", "resource tiers this worker serves")
 		fs.DurationVar(&s.idleTTL, "idle-ttl", durationEnv("REACTORD_IDLE_TTL", 5*time.Minute), "idle instances beyond warm_concurrency are released after this (REACTORD_IDLE_TTL)")
 		fs.DurationVar(&s.queueWait, "queue-wait", durationEnv("REACTORD_QUEUE_WAIT", 250*time.Millisecond), "how long an invocation waits for a busy tier before 429 (REACTORD_QUEUE_WAIT)")
+		str(&s.reactorLogs, "reactor-logs", "REACTORD_REACTOR_LOGS", "redacted", "reactors' console output in the log: off, redacted (card numbers and SSNs masked) or full")
+		str(&s.reactorLogLevel, "reactor-log-level", "REACTORD_REACTOR_LOG_LEVEL", "info", "log level of reactors' console output: debug, info, warn or error")
 		fs.BoolVar(&s.pristine, "pristine", os.Getenv("REACTORD_PRISTINE") == "true", "reset instances between invocations of the same version (REACTORD_PRISTINE)")
 		fs.BoolVar(&s.egressAllowPrivate, "egress-allow-private", os.Getenv("REACTORD_EGRESS_ALLOW_PRIVATE") == "true",
 			"let reactor fetch reach loopback, private, link-local and metadata addresses (REACTORD_EGRESS_ALLOW_PRIVATE; local development only)")
@@ -174,6 +177,12 @@ func runService(ctx context.Context, role string, s *settings, stdout io.Writer,
 			return err
 		}
 		o.Tiers = tiers
+		if o.Pools.ReactorLogs, err = scheduler.ParseReactorLogs(s.reactorLogs); err != nil {
+			return fmt.Errorf("--reactor-logs: %w", err)
+		}
+		if err := o.Pools.ReactorLogLevel.UnmarshalText([]byte(s.reactorLogLevel)); err != nil {
+			return fmt.Errorf("--reactor-log-level: %w", err)
+		}
 	}
 	svc, err := service.Start(ctx, o)
 	if err != nil {

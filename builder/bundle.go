@@ -143,16 +143,24 @@ func bundle(ctx context.Context, dir string, code []byte) (*bundled, error) {
 	}
 	if len(res.Errors) > 0 {
 		var msgs []string
-		for i, m := range res.Errors {
-			if i == 5 {
-				msgs = append(msgs, fmt.Sprintf("and %d more", len(res.Errors)-5))
+		// One message per place: a glob-style import of a host directory fails once
+		// per file it matched, and listing them all would list the directory.
+		seen := map[string]bool{}
+		for _, m := range res.Errors {
+			msg, place := m.Text, ""
+			if l := m.Location; l != nil {
+				place = fmt.Sprintf("%s:%d:%d", l.File, l.Line, l.Column+1)
+				msg = place + ": " + msg
+			}
+			if place != "" && seen[place] {
+				continue
+			}
+			seen[place] = place != ""
+			if len(msgs) == 5 {
+				msgs = append(msgs, "and more")
 				break
 			}
-			if l := m.Location; l != nil {
-				msgs = append(msgs, fmt.Sprintf("%s:%d:%d: %s", l.File, l.Line, l.Column+1, m.Text))
-			} else {
-				msgs = append(msgs, m.Text)
-			}
+			msgs = append(msgs, msg)
 		}
 		return nil, errorf(CodeBuildFailed, "bundling failed: %s", strings.Join(msgs, "; "))
 	}

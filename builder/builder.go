@@ -34,8 +34,9 @@ import (
 )
 
 // Version names this builder in manifests; changing how bundles are made changes it,
-// which invalidates cached bundles.
-const Version = "reactord-builder/1 esbuild/0.28.2"
+// which invalidates cached bundles (2: builds confined to their directory, so no
+// bundle made before that is reused).
+const Version = "reactord-builder/2 esbuild/0.28.2"
 
 // Input is what a reactor asks to be built from.
 type Input struct {

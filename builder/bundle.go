@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -99,6 +100,10 @@ func location(input string) string {
 // bundle compiles the reactor's code, resolved from dir's node_modules, into one
 // CommonJS script for the engine.
 func bundle(ctx context.Context, dir string, code []byte) (*bundled, error) {
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, fmt.Errorf("builder: %w", err)
+	}
 	opts := api.BuildOptions{
 		Stdin: &api.StdinOptions{
 			Contents:   string(code),
@@ -107,10 +112,12 @@ func bundle(ctx context.Context, dir string, code []byte) (*bundled, error) {
 			Loader:     api.LoaderJS,
 		},
 		AbsWorkingDir: dir,
-		Bundle:        true,
-		Write:         false,
-		Outfile:       "bundle.js",
-		Format:        api.FormatCommonJS,
+		// No tsconfig.json lookups: their "extends" may name any file on the host.
+		TsconfigRaw: "{}",
+		Bundle:      true,
+		Write:       false,
+		Outfile:     "bundle.js",
+		Format:      api.FormatCommonJS,
 		// The engine is no Node: packages' browser builds (fetch, Web Crypto) are the
 		// ones that run on the layer; Node built-ins stay external for its require.
 		Platform:          api.PlatformBrowser,
@@ -120,7 +127,7 @@ func bundle(ctx context.Context, dir string, code []byte) (*bundled, error) {
 		Define:            map[string]string{"process.env.NODE_ENV": `"production"`},
 		Metafile:          true,
 		LogLevel:          api.LogLevelSilent,
-		Plugins:           []api.Plugin{externals},
+		Plugins:           []api.Plugin{externals, confine(root)},
 		Charset:           api.CharsetUTF8,
 		LegalComments:     api.LegalCommentsNone,
 		TreeShaking:       api.TreeShakingTrue,
@@ -136,16 +143,24 @@ func bundle(ctx context.Context, dir string, code []byte) (*bundled, error) {
 	}
 	if len(res.Errors) > 0 {
 		var msgs []string
-		for i, m := range res.Errors {
-			if i == 5 {
-				msgs = append(msgs, fmt.Sprintf("and %d more", len(res.Errors)-5))
+		// One message per place: a glob-style import of a host directory fails once
+		// per file it matched, and listing them all would list the directory.
+		seen := map[string]bool{}
+		for _, m := range res.Errors {
+			msg, place := m.Text, ""
+			if l := m.Location; l != nil {
+				place = fmt.Sprintf("%s:%d:%d", l.File, l.Line, l.Column+1)
+				msg = place + ": " + msg
+			}
+			if place != "" && seen[place] {
+				continue
+			}
+			seen[place] = place != ""
+			if len(msgs) == 5 {
+				msgs = append(msgs, "and more")
 				break
 			}
-			if l := m.Location; l != nil {
-				msgs = append(msgs, fmt.Sprintf("%s:%d:%d: %s", l.File, l.Line, l.Column+1, m.Text))
-			} else {
-				msgs = append(msgs, m.Text)
-			}
+			msgs = append(msgs, msg)
 		}
 		return nil, errorf(CodeBuildFailed, "bundling failed: %s", strings.Join(msgs, "; "))
 	}

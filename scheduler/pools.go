@@ -29,8 +29,12 @@ type PoolsConfig struct {
 	// Pristine resets each instance before reuse, so no state survives between
 	// invocations even of the same version (slower; off by default, as on Lambda).
 	Pristine bool
-	Logger   *slog.Logger
-	Metrics  *Metrics
+	// ReactorLogs is how reactors' console output is logged; "" is redacted.
+	ReactorLogs ReactorLogs
+	// ReactorLogLevel is the level of those records (the zero value is Info).
+	ReactorLogLevel slog.Level
+	Logger          *slog.Logger
+	Metrics         *Metrics
 }
 
 // DefaultConcurrency returns the spec's per-worker concurrency of a tier.
@@ -159,9 +163,7 @@ func (p *Pools) Run(ctx context.Context, req Request, started func()) (Reply, er
 	r := replyFrom(resp, req.WantResult)
 	r.ColdStart = cold
 	p.cfg.Metrics.observe(tier, resp, cold)
-	for _, l := range resp.Logs {
-		p.log.Info("reactor console", "trace_id", req.TraceID, "reactor_id", req.ReactorID, "level", l.Level, "message", l.Message)
-	}
+	p.logConsole(ctx, req, resp)
 	return r, nil
 }
 

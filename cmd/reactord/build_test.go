@@ -98,3 +98,44 @@ func TestBuildAndPublishCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildCommandRefusesHostFiles runs `reactord build` on code reading a host file
+// (as text, and as a plain require): exit 1, build_failed naming the file, and its
+// bytes printed nowhere.
+func TestBuildCommandRefusesHostFiles(t *testing.T) {
+	userCache, _ := os.UserCacheDir()
+	secret := "reactord-cli-secret-7f3a91"
+	hostFile := filepath.Join(t.TempDir(), "secret.js")
+	if err := os.WriteFile(hostFile, []byte(`module.exports = "`+secret+`"`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, code := range map[string]string{
+		"text attribute": `import k from "` + hostFile + `" with { type: "text" }; export default async () => ({ raw: k });`,
+		"require":        `const k = require("` + hostFile + `"); module.exports = async () => ({ raw: k });`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "index.js"), []byte(code), 0o644)
+			var stdout, stderr bytes.Buffer
+			got := run(context.Background(), []string{"build", filepath.Join(dir, "index.js"), "--build-cache", t.TempDir(),
+				"--cache-dir", filepath.Join(userCache, "reactord-test", "wazero")}, &stdout, &stderr)
+			if got != 1 {
+				t.Fatalf("exit %d, want 1\nstdout %s\nstderr %s", got, stdout.String(), stderr.String())
+			}
+			var out struct {
+				Code    string `json:"error_code"`
+				Message string `json:"error_message"`
+			}
+			if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+				t.Fatalf("stdout %s: %v", stdout.String(), err)
+			}
+			if out.Code != "build_failed" || !strings.Contains(out.Message, `refused "`+hostFile+`"`) {
+				t.Fatalf("got %+v, want build_failed refusing %s", out, hostFile)
+			}
+			if strings.Contains(stdout.String()+stderr.String(), secret) {
+				t.Fatalf("the secret was printed:\n%s\n%s", stdout.String(), stderr.String())
+			}
+			t.Logf("%s", stdout.String())
+		})
+	}
+}

@@ -132,6 +132,11 @@ func (c *Config) Register(fs *flag.FlagSet, role Role) {
 		r.duration(&c.Pools.IdleTTL, "idle-ttl", "REACTORD_IDLE_TTL", 5*time.Minute, "idle instances beyond warm_concurrency are released after this")
 		r.duration(&c.Pools.QueueWait, "queue-wait", "REACTORD_QUEUE_WAIT", 250*time.Millisecond, "how long an invocation waits for a busy tier before 429")
 		r.boolean(&c.Pools.Pristine, "pristine", "REACTORD_PRISTINE", "reset instances between invocations of the same version")
+		c.Pools.ReactorLogs, c.Pools.ReactorLogLevel = scheduler.ReactorLogsRedacted, slog.LevelInfo
+		r.parsed("reactor-logs", "REACTORD_REACTOR_LOGS", "redacted", "reactors' console output in the log: off, redacted (card numbers and SSNs masked) or full",
+			func(v string) (err error) { c.Pools.ReactorLogs, err = scheduler.ParseReactorLogs(v); return err })
+		r.parsed("reactor-log-level", "REACTORD_REACTOR_LOG_LEVEL", "info", "log level of reactors' console output: debug, info, warn or error",
+			func(v string) error { return c.Pools.ReactorLogLevel.UnmarshalText([]byte(v)) })
 	}
 	r.boolean(&c.EgressAllowPrivate, "egress-allow-private", "REACTORD_EGRESS_ALLOW_PRIVATE",
 		"let reactor fetch and proxy destinations reach loopback, private, link-local and metadata addresses (local development only)")
@@ -228,6 +233,12 @@ func (r registrar) duration(p *time.Duration, name, env string, def time.Duratio
 	*p = def
 	r.env(name, env, func(v string) (err error) { *p, err = time.ParseDuration(v); return err })
 	r.fs.DurationVar(p, name, *p, help+" ("+env+")")
+}
+
+// parsed registers a flag whose value parse checks and stores.
+func (r registrar) parsed(name, env, def, help string, parse func(string) error) {
+	r.env(name, env, parse)
+	r.fs.Func(name, help+" (default "+def+"; "+env+")", parse)
 }
 
 func (r registrar) tiers(p *[]runtime.Tier, name, env string, def []runtime.Tier, help string) {

@@ -40,6 +40,11 @@ type Config struct {
 	TLSCert, TLSKey string
 	// NATSURL is the server to use; empty starts an embedded one in DataDir.
 	NATSURL string
+	// NATS authenticates and encrypts the connection to an external server.
+	NATS NATSAuth
+	// JetStreamReplicas is how many servers keep each stream, bucket and object
+	// store (default 1); applied at creation and reconciled on start.
+	JetStreamReplicas int
 	DataDir string
 	// EncryptionKey is the base64 key sealing configuration; empty uses (and creates)
 	// DataDir/encryption.key.
@@ -81,6 +86,14 @@ type Config struct {
 	envErrs []error
 }
 
+// NATSAuth is how a process proves itself to NATS and checks the server: at most one
+// of a .creds file, an NKey seed file or a user and password, and TLS files.
+type NATSAuth struct {
+	Creds, NKeySeed, User, Password string
+	// TLSCA verifies the server; TLSCert and TLSKey are the client's certificate.
+	TLSCA, TLSCert, TLSKey string
+}
+
 // BuildConfig configures the gateway's builder.
 type BuildConfig struct {
 	// CacheDir holds npm's cache and build records (default DataDir/build).
@@ -113,6 +126,14 @@ func (c *Config) Register(fs *flag.FlagSet, role Role) {
 	} else {
 		r.str(&c.NATSURL, "nats", "REACTORD_NATS_URL", nats.DefaultURL, "NATS server URL")
 	}
+	r.str(&c.NATS.Creds, "nats-creds", "REACTORD_NATS_CREDS", "", "NATS credentials file (user JWT and NKey seed) for an external server")
+	r.str(&c.NATS.NKeySeed, "nats-nkey", "REACTORD_NATS_NKEY", "", "NATS NKey seed file for an external server")
+	r.str(&c.NATS.User, "nats-user", "REACTORD_NATS_USER", "", "NATS user for an external server (with REACTORD_NATS_PASSWORD)")
+	r.str(&c.NATS.Password, "nats-password", "REACTORD_NATS_PASSWORD", "", "NATS password; prefer the environment variable to the flag")
+	r.str(&c.NATS.TLSCA, "nats-tls-ca", "REACTORD_NATS_TLS_CA", "", "CA certificate (PEM) that verifies the NATS server")
+	r.str(&c.NATS.TLSCert, "nats-tls-cert", "REACTORD_NATS_TLS_CERT", "", "client certificate (PEM) for NATS mutual TLS")
+	r.str(&c.NATS.TLSKey, "nats-tls-key", "REACTORD_NATS_TLS_KEY", "", "client key (PEM) for NATS mutual TLS")
+	r.integer(&c.JetStreamReplicas, "jetstream-replicas", "REACTORD_JETSTREAM_REPLICAS", 1, "servers keeping each JetStream stream, bucket and object store (3 in a cluster)")
 	if role != Worker {
 		r.str(&c.ManagementKey, "management-key", "REACTORD_MANAGEMENT_KEY", "", "the management application's API key; generated and printed once on first start when unset")
 		r.str(&c.EncryptionKey, "encryption-key", "REACTORD_ENCRYPTION_KEY", "", "base64 AES-256 key sealing configuration at rest; default: DATA_DIR/encryption.key, generated on first start")
@@ -178,6 +199,24 @@ func (c *Config) Validate() error {
 			bad(name, "must not be negative, not %s", d)
 		}
 	}
+	n := 0
+	for _, v := range []string{c.NATS.Creds, c.NATS.NKeySeed, c.NATS.User} {
+		if v != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		bad("nats-creds", "use one of --nats-creds, --nats-nkey and --nats-user")
+	}
+	if (c.NATS.TLSCert == "") != (c.NATS.TLSKey == "") {
+		bad("nats-tls-cert", "--nats-tls-cert and --nats-tls-key go together")
+	}
+	if c.NATSURL == "" && (n > 0 || c.NATS.TLSCA != "" || c.NATS.TLSCert != "") {
+		bad("nats", "NATS credentials and TLS are for an external server (--nats); the embedded one is reached in-process only")
+	}
+	if c.JetStreamReplicas < 0 || c.JetStreamReplicas > 5 {
+		bad("jetstream-replicas", "must be 1 to 5, not %d", c.JetStreamReplicas)
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad("tls-cert", "--tls-cert and --tls-key go together")
 	} else if c.TLSCert != "" {
@@ -189,6 +228,30 @@ func (c *Config) Validate() error {
 		bad("bundle-store", "%q is neither file:DIR nor s3://bucket/prefix", s)
 	}
 	return errors.Join(errs...)
+}
+
+// options returns the connection options of the external server's credentials and TLS.
+func (a NATSAuth) options() ([]nats.Option, error) {
+	var opts []nats.Option
+	switch {
+	case a.Creds != "":
+		opts = append(opts, nats.UserCredentials(a.Creds))
+	case a.NKeySeed != "":
+		o, err := nats.NkeyOptionFromSeed(a.NKeySeed)
+		if err != nil {
+			return nil, fmt.Errorf("--nats-nkey: %w", err)
+		}
+		opts = append(opts, o)
+	case a.User != "":
+		opts = append(opts, nats.UserInfo(a.User, a.Password))
+	}
+	if a.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(a.TLSCA))
+	}
+	if a.TLSCert != "" {
+		opts = append(opts, nats.ClientCert(a.TLSCert, a.TLSKey))
+	}
+	return opts, nil
 }
 
 // registrar registers flags whose defaults come from the environment, keeping what

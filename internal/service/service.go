@@ -69,16 +69,16 @@ type Service struct {
 }
 
 // Start validates c and starts the parts it names; Stop releases them.
-func Start(ctx context.Context, c Config) (s *Service, err error) {
+func Start(ctx context.Context, c Config) (_ *Service, err error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	s = &Service{cfg: c, log: c.Logger, reg: prometheus.NewRegistry()}
+	s := &Service{cfg: c, log: c.Logger, reg: prometheus.NewRegistry()}
 	defer func() {
-		if err != nil {
+		if err != nil { // release what started before the failure
 			s.Stop(context.Background())
 		}
 	}()
@@ -166,7 +166,11 @@ func (s *Service) connect(ctx context.Context) (err error) {
 		s.nc, err = s.ns.Connect(opts...)
 	} else {
 		s.NATSURL = c.NATSURL
-		s.nc, err = nats.Connect(c.NATSURL, opts...)
+		var auth []nats.Option
+		if auth, err = c.NATS.options(); err != nil {
+			return err
+		}
+		s.nc, err = nats.Connect(c.NATSURL, append(opts, auth...)...)
 	}
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", s.NATSURL, err)
@@ -178,6 +182,7 @@ func (s *Service) connect(ctx context.Context) (err error) {
 	if s.js, err = jetstream.New(s.nc); err != nil {
 		return err
 	}
+	s.js = natsd.Replicated(s.js, c.JetStreamReplicas)
 	if c.EncryptionKey != "" {
 		s.key, err = seal.Parse(c.EncryptionKey)
 	} else {

@@ -45,7 +45,7 @@ type Config struct {
 	// JetStreamReplicas is how many servers keep each stream, bucket and object
 	// store (default 1); applied at creation and reconciled on start.
 	JetStreamReplicas int
-	DataDir string
+	DataDir           string
 	// EncryptionKey is the base64 key sealing configuration; empty uses (and creates)
 	// DataDir/encryption.key.
 	EncryptionKey string

@@ -44,7 +44,8 @@ type Instance struct {
 
 	mu     sync.Mutex
 	closed bool
-	// seeded is false until the first invocation after a restore sends a fresh seed.
+	// seeded is false until an invocation after a restore has delivered a fresh seed
+	// to the layer (a rejected invocation does not).
 	seeded bool
 }
 
@@ -170,7 +171,6 @@ func (in *Instance) Invoke(ctx context.Context, ev Event) (Response, error) {
 // queue, due timers and completed host operations until the handler reports.
 func (in *Instance) run(ctx context.Context, inv *invocation, ev Event) (resp Response, fatal bool) {
 	event, err := encodeEvent(ev, !in.seeded)
-	in.seeded = true
 	if err != nil {
 		return errorResponse(Rejected, Error{Title: "Bad Request", Status: 400, Detail: err.Error()}), false
 	}
@@ -194,6 +194,9 @@ func (in *Instance) run(ctx context.Context, inv *invocation, ev Event) (resp Re
 	if err != nil {
 		return fail(err)
 	}
+	// Only an event that reaches the layer carries the seed to its PRNG; a rejected
+	// one must leave the next invocation to send it.
+	in.seeded = true
 	res, err := v.call(hctx, p.ctx, p.undefined, p.argv, p.invoke, arg)
 	if err := errors.Join(err, v.freeValue(hctx, p.ctx, arg), v.freeValue(hctx, p.ctx, res)); err != nil {
 		return fail(err)

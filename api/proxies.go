@@ -170,7 +170,7 @@ func (s *Server) checkProxy(w http.ResponseWriter, r *http.Request, q *proxyRequ
 				}
 				continue // built asynchronously: the proxy goes through creating or updating
 			}
-			snap, err := s.cfg.Engine.Load(r.Context(), runtime.Bundle{Image: images.NodeBT, Code: []byte(t.Code)})
+			snap, err := s.cfg.Engine.Load(r.Context(), runtime.Bundle{Image: images.NodeBT, Code: []byte(t.Code), Limits: loadLimits(nil)})
 			var codeErr *runtime.CodeError
 			if errors.As(err, &codeErr) {
 				writeError(w, r, http.StatusUnprocessableEntity, "Unprocessable Entity", codeErr.Message, map[string][]string{field: {codeErr.Message}})

@@ -141,7 +141,7 @@ func (s *Server) validCode(w http.ResponseWriter, r *http.Request, q *reactorReq
 		}
 		return true // the build loads the bundle and reports code errors
 	}
-	snap, err := s.cfg.Engine.Load(r.Context(), runtime.Bundle{Image: images.NodeBT, Code: []byte(q.Code)})
+	snap, err := s.cfg.Engine.Load(r.Context(), runtime.Bundle{Image: images.NodeBT, Code: []byte(q.Code), Limits: loadLimits(q.Runtime)})
 	var codeErr *runtime.CodeError
 	if errors.As(err, &codeErr) {
 		writeError(w, r, http.StatusUnprocessableEntity, "Unprocessable Entity", codeErr.Message, map[string][]string{"code": {codeErr.Message}})

@@ -3,8 +3,10 @@ package runtime_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reactord/reactord/runtime"
 )
@@ -69,5 +71,49 @@ func TestSeedSurvivesRejectedInvocation(t *testing.T) {
 			}
 		}
 		seen = append(seen, string(r.Body))
+	}
+}
+
+// TestLoadUsesTheReactorLimits: code evaluated at create time (Engine.Load) runs under
+// the reactor's own tier and timeout, not the largest memory and a fixed 10 s.
+func TestLoadUsesTheReactorLimits(t *testing.T) {
+	bomb := `const a = []; for (;;) a.push(new Uint8Array(1 << 20).fill(1));`
+	mib160 := `const a = []; for (let i = 0; i < 160; i++) a.push(new Uint8Array(1 << 20).fill(1)); module.exports = async () => ({ raw: a.length });`
+	tests := []struct {
+		name    string
+		code    string
+		tier    runtime.Tier
+		timeout time.Duration
+		err     string // "" means the code loads
+	}{
+		{"infinite loop at top level", `while (true) {}`, runtime.Standard, time.Second, "within 1s"},
+		{"memory bomb at top level", bomb, runtime.Standard, 0, "memory limit of 128 MiB"},
+		{"memory bomb caught at top level", `try { ` + bomb + ` } catch (e) {} module.exports = async () => 1;`, runtime.Standard, 0, "memory limit of 128 MiB"},
+		{"160 MiB at top level on standard", mib160, runtime.Standard, 0, "memory limit of 128 MiB"},
+		{"160 MiB at top level on large", mib160, runtime.Large, 0, ""},
+	}
+	ctx := context.Background()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := runtime.TierLimits(tc.tier)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.timeout > 0 {
+				l.Timeout = tc.timeout
+			}
+			snap, err := testEngine.Load(ctx, runtime.Bundle{Code: []byte(tc.code), Limits: l})
+			if tc.err == "" {
+				if err != nil {
+					t.Fatalf("load: %v", err)
+				}
+				snap.Close()
+				return
+			}
+			var ce *runtime.CodeError
+			if !errors.As(err, &ce) || !strings.Contains(ce.Message, tc.err) {
+				t.Fatalf("load error %v, want a CodeError mentioning %q", err, tc.err)
+			}
+		})
 	}
 }

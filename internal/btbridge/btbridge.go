@@ -90,9 +90,15 @@ func bridge(ctx context.Context, nc *nats.Conn, u *url.URL, q egress.Request) (a
 		method = http.MethodGet
 	}
 	b, _ := json.Marshal(request{Key: g.Key, Method: method, Path: u.RequestURI(), Headers: q.Headers, Body: body})
+	if err := runtime.ChargeHostMemory(ctx, len(body)+len(b)); err != nil {
+		return nil, err
+	}
 	msg, err := nc.RequestWithContext(ctx, g.Subject, b)
 	if err != nil {
 		return nil, fmt.Errorf("the Basis Theory API did not answer: %w", err)
+	}
+	if err := runtime.ChargeHostMemory(ctx, len(msg.Data)); err != nil {
+		return nil, err
 	}
 	var r response
 	if err := json.Unmarshal(msg.Data, &r); err != nil {

@@ -102,7 +102,8 @@ func (s *Server) checkCode(ctx context.Context, code string, rt *store.Runtime, 
 	if rt != nil && rt.Image != "" {
 		image = rt.Image
 	}
-	snap, err := s.cfg.Engine.Load(ctx, runtime.Bundle{Image: image, Code: []byte(code)})
+	// Untrusted code is evaluated within the limits it will run with.
+	snap, err := s.cfg.Engine.Load(ctx, runtime.Bundle{Image: image, Code: []byte(code), Limits: loadLimits(rt)})
 	var codeErr *runtime.CodeError
 	if errors.As(err, &codeErr) {
 		e := apierror.Fields(http.StatusUnprocessableEntity, codeErr.Message, map[string][]string{field: {codeErr.Message}})

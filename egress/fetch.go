@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/reactord/reactord/runtime"
 )
 
 // Options bound the requests of a Fetcher. The zero value means the defaults.
@@ -177,6 +179,11 @@ func (f *Fetcher) Handle(ctx context.Context, arg []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The parsed request and its body are host memory the reactor's invocation pays
+	// for, as are the response body and its encoding below.
+	if err := runtime.ChargeHostMemory(ctx, len(arg)+int(max(req.ContentLength, 0))); err != nil {
+		return nil, err
+	}
 	parent := ctx
 	if f.opts.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -193,12 +200,18 @@ func (f *Fetcher) Handle(ctx context.Context, arg []byte) (any, error) {
 	if resp.ContentLength > limit {
 		return nil, fmt.Errorf("response body exceeds %d bytes (Content-Length is %d)", limit, resp.ContentLength)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	data, err := readBody(ctx, resp, limit)
+	if errors.Is(err, runtime.ErrHostMemory) {
+		return nil, fmt.Errorf("reading the response body: %w", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the response body: %w", f.failure(parent, ctx, req, err))
 	}
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("response body exceeds %d bytes", limit)
+	}
+	if err := runtime.ChargeHostMemory(ctx, base64.StdEncoding.EncodedLen(len(data))); err != nil {
+		return nil, err
 	}
 	out := Response{
 		Status:     resp.StatusCode,
@@ -212,6 +225,44 @@ func (f *Fetcher) Handle(ctx context.Context, arg []byte) (any, error) {
 		out.Headers[strings.ToLower(k)] = strings.Join(vs, ", ")
 	}
 	return out, nil
+}
+
+// readBody reads up to limit+1 bytes of resp's body, charging them to the
+// invocation as they arrive (all at once when the length is announced).
+func readBody(ctx context.Context, resp *http.Response, limit int64) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= limit {
+		if err := runtime.ChargeHostMemory(ctx, int(n)+1); err != nil {
+			return nil, err
+		}
+		// The transport ends the body at its Content-Length; the extra byte only
+		// lets ReadFull see the end.
+		buf := make([]byte, n+1)
+		k, err := io.ReadFull(resp.Body, buf)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			err = nil
+		}
+		return buf[:k], err
+	}
+	var buf bytes.Buffer
+	chunk := make([]byte, 32<<10)
+	for int64(buf.Len()) <= limit {
+		n, err := resp.Body.Read(chunk[:min(int64(len(chunk)), limit+1-int64(buf.Len()))])
+		if n > 0 {
+			// The buffer doubles as it grows: charge its capacity, not just the data.
+			before := buf.Cap()
+			buf.Write(chunk[:n])
+			if err := runtime.ChargeHostMemory(ctx, buf.Cap()-before); err != nil {
+				return nil, err
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf.Bytes(), nil
 }
 
 // newRequest validates the fetch arg and builds the HTTP request for it.

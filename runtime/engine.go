@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	goruntime "runtime"
 	"sync"
 	"time"
 
@@ -50,6 +51,10 @@ type Config struct {
 	// memory limit, so a cold start only maps a snapshot into one. 0 means 2; a
 	// negative number disables them.
 	SpareInstances int
+	// MaxLoads is how many Load calls may evaluate code at once; more wait their
+	// turn (or for their context to end). Each holds up to its limits' memory. 0
+	// means GOMAXPROCS; a negative number means no bound.
+	MaxLoads int
 }
 
 // Engine is the compiled engine and the base snapshot of each image. It is safe for
@@ -69,6 +74,9 @@ type Engine struct {
 	// inflight counts running invocations: closing the runtime under one would free the
 	// memory it is executing in.
 	inflight sync.WaitGroup
+
+	// loads holds a token per Load evaluating code (nil: unbounded).
+	loads chan struct{}
 
 	mu     sync.Mutex
 	bases  map[string]*baseSnapshot
@@ -93,6 +101,12 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	if e.log == nil {
 		e.log = slog.Default()
+	}
+	if e.cfg.MaxLoads == 0 {
+		e.cfg.MaxLoads = goruntime.GOMAXPROCS(0)
+	}
+	if e.cfg.MaxLoads > 0 {
+		e.loads = make(chan struct{}, e.cfg.MaxLoads)
 	}
 	if e.cfg.Images == nil {
 		e.cfg.Images = images.Lookup
@@ -171,6 +185,25 @@ func (e *Engine) enter() bool {
 	}
 	e.inflight.Add(1)
 	return true
+}
+
+// acquireLoad waits for a free Load slot or for ctx to end.
+func (e *Engine) acquireLoad(ctx context.Context) error {
+	if e.loads == nil {
+		return nil
+	}
+	select {
+	case e.loads <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting to load reactor code: %w", ctx.Err())
+	}
+}
+
+func (e *Engine) releaseLoad() {
+	if e.loads != nil {
+		<-e.loads
+	}
 }
 
 // blankInstance returns an instance whose memory (limit bytes at most) is unused,

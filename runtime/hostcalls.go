@@ -154,7 +154,9 @@ func hostInterrupt(ctx context.Context, m api.Module, stack []uint64) {
 }
 
 // hostResizeHeap grows the memory for emscripten's sbrk, by at least a fifth to keep
-// growth calls rare, never past the instance's limit.
+// growth calls rare, never past the instance's limit. The extra fifth is capped at
+// the limit rather than attempted and refused: the memory remembers a refused growth
+// as "out of memory", which only a request that cannot fit may cause.
 func hostResizeHeap(ctx context.Context, m api.Module, stack []uint64) {
 	requested := uint64(uint32(stack[0]))
 	mem := m.Memory()
@@ -163,15 +165,16 @@ func hostResizeHeap(ctx context.Context, m api.Module, stack []uint64) {
 	if requested <= cur {
 		return
 	}
-	grow := func(target uint64) bool {
-		pages := (target - cur + 65535) / 65536
-		_, ok := mem.Grow(uint32(pages))
-		return ok
+	target := max(requested, cur+min(cur/5, 96<<20))
+	if s := stateFrom(ctx); s != nil && s.vm != nil {
+		target = max(requested, min(target, s.vm.mem.Limit()))
+	} else {
+		target = requested
 	}
-	if grow(max(requested, cur+min(cur/5, 96<<20))) || grow(requested) {
-		return
+	pages := (target - cur + 65535) / 65536
+	if _, ok := mem.Grow(uint32(pages)); !ok {
+		stack[0] = 0
 	}
-	stack[0] = 0
 }
 
 func hostFdWrite(ctx context.Context, m api.Module, stack []uint64) {

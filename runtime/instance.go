@@ -45,7 +45,8 @@ type Instance struct {
 
 	mu     sync.Mutex
 	closed bool
-	// seeded is false until the first invocation after a restore sends a fresh seed.
+	// seeded is false until an invocation after a restore has delivered a fresh seed
+	// to the layer (a rejected invocation does not).
 	seeded bool
 }
 
@@ -171,7 +172,6 @@ func (in *Instance) Invoke(ctx context.Context, ev Event) (Response, error) {
 // queue, due timers and completed host operations until the handler reports.
 func (in *Instance) run(ctx context.Context, inv *invocation, ev Event) (resp Response, fatal bool) {
 	event, err := encodeEvent(ev, !in.seeded)
-	in.seeded = true
 	if err != nil {
 		return errorResponse(Rejected, apierror.Error{Title: "Bad Request", Status: 400, Detail: err.Error()}), false
 	}
@@ -185,6 +185,7 @@ func (in *Instance) run(ctx context.Context, inv *invocation, ev Event) (resp Re
 	inv.allowAsync(ctx)
 	defer inv.stop()
 	in.state.inv = inv
+	inv.mem = in.mem
 	defer func() { in.state.inv = nil }()
 	hctx := context.WithValue(ctx, hostStateKey{}, in.state)
 
@@ -195,6 +196,9 @@ func (in *Instance) run(ctx context.Context, inv *invocation, ev Event) (resp Re
 	if err != nil {
 		return fail(err)
 	}
+	// Only an event that reaches the layer carries the seed to its PRNG; a rejected
+	// one must leave the next invocation to send it.
+	in.seeded = true
 	res, err := v.call(hctx, p.ctx, p.undefined, p.argv, p.invoke, arg)
 	if err := errors.Join(err, v.freeValue(hctx, p.ctx, arg), v.freeValue(hctx, p.ctx, res)); err != nil {
 		return fail(err)
@@ -355,6 +359,16 @@ type invocation struct {
 	done    chan completion
 	cancel  context.CancelFunc
 	opCtx   context.Context
+
+	// mem is the instance's memory (nil during loads); wasmBytes its length and
+	// hostBytes the host memory charged for operations (see hostmem.go).
+	mem       cowmem.Memory
+	wasmBytes atomic.Int64
+	hostBytes atomic.Int64
+	// queue holds completions not yet delivered; delivered is the charge of those
+	// handed to the layer, released once the layer has them.
+	queue     []completion
+	delivered int64
 }
 
 type completion struct {
@@ -362,6 +376,8 @@ type completion struct {
 	OK    bool            `json:"ok"`
 	Value json.RawMessage `json:"value,omitempty"`
 	Error string          `json:"error,omitempty"`
+	// charged is the host memory the completion holds until delivered.
+	charged int64
 }
 
 func newInvocation(e *Engine, l Limits) *invocation {
@@ -417,15 +433,35 @@ func (inv *invocation) startAsync(ctx context.Context, arg []byte) ([]byte, erro
 	if inv.opCtx == nil {
 		return nil, fmt.Errorf("%s cannot run while the reactor code loads", req.Op)
 	}
+	if max := inv.maxHostOps(); inv.pending >= max {
+		return nil, fmt.Errorf("too many requests in flight: a reactor may wait on at most %d at once; await some before starting more", max)
+	}
+	// The argument is held until the handler returns.
+	inv.noteWasmSize()
+	if err := inv.charge(int64(len(req.Arg))); err != nil {
+		return nil, err
+	}
+	op := &hostOp{inv: inv}
+	op.charged.Store(int64(len(req.Arg)))
 	inv.nextID++
 	id := strconv.Itoa(inv.nextID)
 	inv.pending++
-	opCtx := inv.opCtx
+	opCtx := context.WithValue(inv.opCtx, hostOpKey{}, op)
 	go func() {
 		c := completion{ID: id}
 		v, err := h(opCtx, req.Arg)
 		if err == nil {
 			c.Value, err = json.Marshal(v)
+		}
+		// What the handler held is garbage now; the completion holds its own bytes
+		// until delivered.
+		inv.release(op.charged.Swap(0))
+		if err == nil {
+			if err = inv.charge(int64(len(c.Value))); err == nil {
+				c.charged = int64(len(c.Value))
+			} else {
+				c.Value = nil
+			}
 		}
 		if err != nil {
 			c.Error = err.Error()
@@ -435,6 +471,7 @@ func (inv *invocation) startAsync(ctx context.Context, arg []byte) ([]byte, erro
 		select {
 		case inv.done <- c:
 		case <-opCtx.Done():
+			inv.release(c.charged)
 		}
 	}()
 	return []byte(id), nil
@@ -443,39 +480,63 @@ func (inv *invocation) startAsync(ctx context.Context, arg []byte) ([]byte, erro
 // wait blocks until the next timer is due (d >= 0), a host operation completes, or
 // ctx ends, and returns the completions to deliver.
 func (inv *invocation) wait(ctx context.Context, d time.Duration) ([]byte, error) {
+	// The layer has the last completions: their bytes are its memory now.
+	inv.release(inv.delivered)
+	inv.delivered = 0
+	inv.noteWasmSize()
+	if d == 0 || len(inv.queue) > 0 {
+		return inv.drain()
+	}
 	var timer <-chan time.Time
-	if d >= 0 {
-		if d == 0 {
-			return inv.drain(nil)
-		}
+	if d > 0 {
 		t := time.NewTimer(d)
 		defer t.Stop()
 		timer = t.C
 	}
 	select {
 	case c := <-inv.done:
-		return inv.drain([]completion{c})
+		inv.queue = append(inv.queue, c)
+		return inv.drain()
 	case <-timer:
-		return inv.drain(nil)
+		return inv.drain()
 	case <-ctx.Done():
 		inv.interrupted.Store(true)
 		return nil, errInterrupted
 	}
 }
 
-func (inv *invocation) drain(got []completion) ([]byte, error) {
+// deliverBytes bounds the completions handed to the layer in one tick (one always
+// goes): each is copied into the sandbox's memory and parsed there, so a burst of
+// large results arrives one at a time and the code can drop each before the next.
+const deliverBytes = 1 << 20
+
+// drain returns the next completions to deliver as JSON, queueing the rest.
+func (inv *invocation) drain() ([]byte, error) {
 	for {
 		select {
 		case c := <-inv.done:
-			got = append(got, c)
+			inv.queue = append(inv.queue, c)
 			continue
 		default:
 		}
 		break
 	}
-	inv.pending -= len(got)
-	if got == nil {
+	if len(inv.queue) == 0 {
 		return []byte("[]"), nil
 	}
-	return json.Marshal(got)
+	n, size := 0, 0
+	for n < len(inv.queue) {
+		c := &inv.queue[n]
+		if n > 0 && size+len(c.Value)+len(c.Error) > deliverBytes {
+			break
+		}
+		size += len(c.Value) + len(c.Error)
+		inv.delivered += c.charged
+		n++
+	}
+	b, err := json.Marshal(inv.queue[:n])
+	clear(inv.queue[:n])
+	inv.queue = inv.queue[n:]
+	inv.pending -= n
+	return b, err
 }

@@ -20,7 +20,9 @@ var Tiers = []Tier{Standard, Large, XLarge}
 
 // Limits bound one instance and each invocation on it.
 type Limits struct {
-	// Memory is the wasm linear memory maximum in bytes.
+	// Memory is the wasm linear memory maximum in bytes. Host memory held for an
+	// invocation's operations (fetch bodies, results waiting for delivery) counts
+	// against it too.
 	Memory uint64
 	// Timeout bounds an invocation's wall time, waiting on timers and fetch included.
 	Timeout time.Duration
@@ -30,6 +32,10 @@ type Limits struct {
 	MaxResult int
 	// MaxLogs caps the captured console output per invocation in bytes.
 	MaxLogs int
+	// MaxHostOps caps the host operations (fetch, Basis Theory client calls) one
+	// invocation may have in flight; starting one more rejects inside the sandbox.
+	// 0 means DefaultMaxHostOps.
+	MaxHostOps int
 }
 
 // Defaults of the spec: 10 s timeout, 1 MiB args, 5 MiB result.
@@ -38,13 +44,16 @@ const (
 	DefaultMaxArgs   = 1 << 20
 	DefaultMaxResult = 5 << 20
 	DefaultMaxLogs   = 64 << 10
+	// DefaultMaxHostOps is how many host operations an invocation may have in flight.
+	DefaultMaxHostOps = 16
 	// MaxTimeout is the longest timeout a reactor may ask for.
 	MaxTimeout = 30 * time.Second
 )
 
 // TierLimits returns the default limits of a tier ("" means standard).
 func TierLimits(t Tier) (Limits, error) {
-	l := Limits{Timeout: DefaultTimeout, MaxArgs: DefaultMaxArgs, MaxResult: DefaultMaxResult, MaxLogs: DefaultMaxLogs}
+	l := Limits{Timeout: DefaultTimeout, MaxArgs: DefaultMaxArgs, MaxResult: DefaultMaxResult, MaxLogs: DefaultMaxLogs,
+		MaxHostOps: DefaultMaxHostOps}
 	switch t {
 	case Standard, "":
 		l.Memory = 128 << 20

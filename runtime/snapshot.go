@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tetratelabs/wazero/experimental"
@@ -20,6 +21,11 @@ type Bundle struct {
 	Code []byte
 	// Filename appears in stack traces; "" means "reactor.js".
 	Filename string
+	// Limits bound evaluating the code: its Memory and Timeout are used, and should be
+	// those of the reactor the code belongs to, so code that is only being checked
+	// gets no more than it would when it runs. Zero fields mean the largest tier's
+	// memory and 10 s.
+	Limits Limits
 }
 
 // CodeError reports reactor code that cannot be loaded: a syntax error, an error
@@ -199,8 +205,22 @@ func (e *Engine) Load(ctx context.Context, b Bundle) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	memLimit, timeout := uint64(maxMemory), loadTimeout
+	if b.Limits.Memory > 0 {
+		memLimit = min(b.Limits.Memory, maxMemory)
+	}
+	if b.Limits.Timeout > 0 {
+		timeout = b.Limits.Timeout
+	}
+	if err := e.acquireLoad(ctx); err != nil {
+		return nil, err
+	}
+	defer e.releaseLoad()
 	start := time.Now()
-	mem, err := base.image.NewMemory(maxMemory)
+	mem, err := base.image.NewMemory(memLimit)
+	if errors.Is(err, cowmem.ErrLimit) {
+		return nil, &CodeError{Message: fmt.Sprintf("the %s image does not fit a memory limit of %d MiB", img.Name, memLimit>>20)}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -211,12 +231,16 @@ func (e *Engine) Load(ctx context.Context, b Bundle) (*Snapshot, error) {
 	}
 	defer v.mod.Close(ctx)
 	p := base.ptrs
-	inv := newInvocation(e, Limits{MaxLogs: DefaultMaxLogs})
-	lctx, cancel := context.WithTimeout(ctx, loadTimeout)
+	lim := Limits{Memory: memLimit, Timeout: timeout, MaxLogs: DefaultMaxLogs}
+	inv := newInvocation(e, lim)
+	lctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	inv.interruptOn(lctx) // a module body that never ends cannot hang a load
 	defer inv.stop()
 	ctx = context.WithValue(ctx, hostStateKey{}, &hostState{inv: inv, vm: v})
+	if _, err := v.c(ctx, v.fn.setMemoryLimit, p.rt, uint32(heapLimit(memLimit))); err != nil {
+		return nil, err
+	}
 
 	filename := b.Filename
 	if filename == "" {
@@ -229,14 +253,14 @@ func (e *Engine) Load(ctx context.Context, b Bundle) (*Snapshot, error) {
 	src = append(src, "\n})"...)
 	wrapper, err := v.eval(ctx, p.ctx, src, filename)
 	if err != nil {
-		return nil, loadError(inv, err)
+		return nil, loadError(inv, mem, err)
 	}
 	msg, err := v.call(ctx, p.ctx, p.undefined, p.argv, p.load, wrapper)
 	if ferr := v.freeValue(ctx, p.ctx, wrapper); err == nil {
 		err = ferr
 	}
 	if err != nil {
-		return nil, loadError(inv, err)
+		return nil, loadError(inv, mem, err)
 	}
 	text, err := v.toString(ctx, p.ctx, msg)
 	if ferr := v.freeValue(ctx, p.ctx, msg); err == nil {
@@ -249,7 +273,10 @@ func (e *Engine) Load(ctx context.Context, b Bundle) (*Snapshot, error) {
 		return nil, &CodeError{Message: string(text)}
 	}
 	if err := v.runJobs(ctx, p.rt, p.ctx, p.lastCtx); err != nil {
-		return nil, loadError(inv, err)
+		return nil, loadError(inv, mem, err)
+	}
+	if mem.AtLimit() { // exhausted, even if the code caught the error
+		return nil, loadError(inv, mem, errOutOfMemory)
 	}
 	image, err := cowmem.NewImage(mem.Bytes(), e.mode)
 	if err != nil {
@@ -263,11 +290,14 @@ func (e *Engine) Load(ctx context.Context, b Bundle) (*Snapshot, error) {
 	}, nil
 }
 
-func loadError(inv *invocation, err error) error {
+func loadError(inv *invocation, mem cowmem.Memory, err error) error {
 	var js *jsError
 	switch {
 	case inv.interrupted.Load():
-		return &CodeError{Message: fmt.Sprintf("reactor code did not finish loading within %s", loadTimeout)}
+		return &CodeError{Message: fmt.Sprintf("reactor code did not finish loading within %s", inv.limits.Timeout)}
+	case errors.Is(err, errOutOfMemory), mem.AtLimit(),
+		errors.As(err, &js) && strings.Contains(js.msg, "out of memory"):
+		return &CodeError{Message: fmt.Sprintf("reactor code exceeded its memory limit of %d MiB while loading", inv.limits.Memory>>20)}
 	case errors.As(err, &js):
 		return &CodeError{Message: js.msg}
 	}

@@ -102,9 +102,15 @@ func bridge(ctx context.Context, nc *nats.Conn, u *url.URL, q egress.Request) (a
 		q2.Deadline = dl.UnixMilli()
 	}
 	b, _ := json.Marshal(q2)
+	if err := runtime.ChargeHostMemory(ctx, len(body)+len(b)); err != nil {
+		return nil, err
+	}
 	msg, err := nc.RequestWithContext(ctx, g.Subject, b)
 	if err != nil {
 		return nil, fmt.Errorf("the Basis Theory API did not answer: %w", err)
+	}
+	if err := runtime.ChargeHostMemory(ctx, len(msg.Data)); err != nil {
+		return nil, err
 	}
 	var r response
 	if err := json.Unmarshal(msg.Data, &r); err != nil {

@@ -261,11 +261,45 @@ func (m *mapped) Reset() error {
 	return nil
 }
 
+// Bits of a /proc/self/pagemap entry (Documentation/admin-guide/mm/pagemap.rst).
 const (
-	pagePresent  = 1 << 63
-	pageFileOrSh = 1 << 61 // file page or shared anonymous: not copied on write
+	pagePresent   = 1 << 63
+	pageSwapEntry = 1 << 62 // a swap entry: the page's contents are in swap (or migrating)
+	pageFileOrSh  = 1 << 61 // file page or shared anonymous: not copied on write
 )
 
+// pageState is what a pagemap entry says about one page of a memory's private mapping
+// of its image.
+type pageState uint8
+
+const (
+	// pageClean is the image's own page, or one never touched: nothing to undo.
+	pageClean pageState = iota
+	// pageDirty was copied on write and is resident: copy the image back over it.
+	pageDirty
+	// pageSwapped was copied on write and then swapped out; its private copy would
+	// come back on the next access, so it is dropped.
+	pageSwapped
+)
+
+func classify(entry uint64) pageState {
+	switch {
+	case entry&pagePresent != 0:
+		if entry&pageFileOrSh != 0 {
+			return pageClean
+		}
+		return pageDirty
+	case entry&pageSwapEntry != 0:
+		// Private pages of this mapping are the only ones with a swap entry here;
+		// dropping a page that turned out to be the image's is harmless.
+		return pageSwapped
+	}
+	return pageClean
+}
+
+// copyBackDirty undoes the writes to the image part of the memory: pages copied on
+// write get the image's contents again, and pages swapped out since are dropped so
+// they read the image again (copying over them would first read them back in).
 func (m *mapped) copyBackDirty() error {
 	im := m.image
 	pages := im.size / osPage
@@ -278,20 +312,20 @@ func (m *mapped) copyBackDirty() error {
 		return fmt.Errorf("read pagemap: %v", err)
 	}
 	mem := m.region()
-	for i := 0; i < pages; i++ {
-		e := binary.LittleEndian.Uint64(buf[i*8:])
-		if e&pagePresent == 0 || e&pageFileOrSh != 0 {
-			continue
-		}
+	for i := 0; i < pages; {
+		st := classify(binary.LittleEndian.Uint64(buf[i*8:]))
 		j := i + 1
-		for j < pages {
-			e := binary.LittleEndian.Uint64(buf[j*8:])
-			if e&pagePresent == 0 || e&pageFileOrSh != 0 {
-				break
-			}
+		for j < pages && classify(binary.LittleEndian.Uint64(buf[j*8:])) == st {
 			j++
 		}
-		copy(mem[i*osPage:j*osPage], im.view[i*osPage:j*osPage])
+		switch st {
+		case pageDirty:
+			copy(mem[i*osPage:j*osPage], im.view[i*osPage:j*osPage])
+		case pageSwapped:
+			if err := unix.Madvise(mem[i*osPage:j*osPage], unix.MADV_DONTNEED); err != nil {
+				return fmt.Errorf("drop swapped pages: %w", err)
+			}
+		}
 		i = j
 	}
 	return nil

@@ -4,7 +4,12 @@ package cowmem
 
 import (
 	"bytes"
+	"encoding/binary"
+	"os"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestImageOutlivesClose: a closed image stays usable by the memories made from it,
@@ -35,5 +40,119 @@ func TestImageOutlivesClose(t *testing.T) {
 	m.Free()
 	if im.fd >= 0 || im.view != nil || im.refs.Load() != 0 {
 		t.Errorf("image not released after its last memory: fd %d view %v refs %d", im.fd, im.view != nil, im.refs.Load())
+	}
+}
+
+// TestClassifyPagemapEntry: which pagemap entries of an image mapping a reset must
+// undo. A swapped-out private copy is not present, yet holds the instance's writes.
+func TestClassifyPagemapEntry(t *testing.T) {
+	tests := []struct {
+		name  string
+		entry uint64
+		want  pageState
+	}{
+		{"never touched", 0, pageClean},
+		{"image page, resident", pagePresent | pageFileOrSh | 1234, pageClean},
+		{"copied on write, resident", pagePresent | 1234, pageDirty},
+		{"copied on write, swapped out", pageSwapEntry | 0x5678, pageSwapped},
+		{"swapped, soft-dirty and exclusive bits set", pageSwapEntry | 1<<55 | 1<<56 | 42, pageSwapped},
+		{"present wins over a stale swap bit", pagePresent | pageSwapEntry, pageDirty},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := classify(tc.entry); got != tc.want {
+				t.Errorf("classify(%#x) = %d, want %d", tc.entry, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestResetDropsSwappedPages writes to a page of a memory, then has the memory's
+// pagemap report that page as swapped out (what the kernel reports after it swaps the
+// private copy out), and checks that a reset still returns the page to the image.
+// The pagemap is a sparse file with the entries at the offsets the kernel's would
+// have, so no swap device is needed.
+func TestResetDropsSwappedPages(t *testing.T) {
+	src := bytes.Repeat([]byte{7}, 4*osPage)
+	img, err := NewImage(src, ModeAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	im := img.(*mappedImage)
+	m, err := img.NewMemory(8 * osPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	buf := m.Reallocate(uint64(len(src)))
+	buf[1*osPage] = 1 // resident dirty page
+	buf[2*osPage] = 2 // the page the fake pagemap reports as swapped
+
+	f, err := os.CreateTemp(t.TempDir(), "pagemap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	entries := make([]byte, 4*8)
+	binary.LittleEndian.PutUint64(entries[0:], pagePresent|pageFileOrSh)
+	binary.LittleEndian.PutUint64(entries[8:], pagePresent)
+	binary.LittleEndian.PutUint64(entries[16:], pageSwapEntry|99)
+	binary.LittleEndian.PutUint64(entries[24:], pagePresent|pageFileOrSh)
+	base := uintptr(m.(*mapped).base)
+	if _, err := f.WriteAt(entries, int64(base/osPage)*8); err != nil {
+		t.Skipf("cannot write a sparse pagemap stand-in at offset %d: %v", int64(base/osPage)*8, err)
+	}
+	real := im.pagemap
+	im.pagemap = int(f.Fd())
+	defer func() { im.pagemap = real }()
+
+	if err := m.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	got := m.Bytes()
+	for _, p := range []int{1, 2} {
+		if got[p*osPage] != 7 {
+			t.Errorf("page %d holds %d after reset, want the image's 7", p, got[p*osPage])
+		}
+	}
+}
+
+// TestResetAfterPageout swaps a dirty page out for real with MADV_PAGEOUT and checks
+// the reset. It needs a swap device; without one the kernel keeps the page resident.
+func TestResetAfterPageout(t *testing.T) {
+	src := bytes.Repeat([]byte{7}, 4*osPage)
+	img, err := NewImage(src, ModeAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	im := img.(*mappedImage)
+	if im.pagemap < 0 {
+		t.Skip("/proc/self/pagemap is not readable here")
+	}
+	m, err := img.NewMemory(8 * osPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Free()
+	buf := m.Reallocate(uint64(len(src)))
+	buf[2*osPage] = 2
+	page := buf[2*osPage : 3*osPage]
+	if err := unix.Madvise(page, unix.MADV_PAGEOUT); err != nil {
+		t.Skipf("MADV_PAGEOUT refused: %v", err)
+	}
+	entry := make([]byte, 8)
+	if _, err := unix.Pread(im.pagemap, entry, int64(uintptr(unsafe.Pointer(&page[0]))/osPage)*8); err != nil {
+		t.Fatal(err)
+	}
+	if classify(binary.LittleEndian.Uint64(entry)) != pageSwapped {
+		t.Skip("the kernel kept the page resident after MADV_PAGEOUT (no swap device): covered by TestResetDropsSwappedPages")
+	}
+	if err := m.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if b := m.Bytes()[2*osPage]; b != 7 {
+		t.Errorf("swapped-out page holds %d after reset, want the image's 7", b)
 	}
 }

@@ -103,7 +103,7 @@ func (s *Server) checkCode(ctx context.Context, code string, rt *store.Runtime, 
 		image = rt.Image
 	}
 	// Untrusted code is evaluated within the limits it will run with.
-	snap, err := s.cfg.Engine.Load(ctx, runtime.Bundle{Image: image, Code: []byte(code), Limits: loadLimits(rt)})
+	snap, err := s.cfg.Engine.Load(ctx, runtime.Bundle{Image: image, Code: []byte(code), Limits: rt.Limits()})
 	var codeErr *runtime.CodeError
 	if errors.As(err, &codeErr) {
 		e := apierror.Fields(http.StatusUnprocessableEntity, codeErr.Message, map[string][]string{field: {codeErr.Message}})

@@ -48,6 +48,10 @@ type Input struct {
 	Dependencies map[string]string
 	// Resolutions override the versions of packages anywhere in the tree.
 	Resolutions map[string]string
+	// Limits bound evaluating the bundle once to verify it: the reactor's tier and
+	// timeout, so untrusted code cannot use more of the building machine than it may
+	// use when it runs. Zero values are the runtime's defaults.
+	Limits runtime.Limits
 }
 
 // Config configures a Builder.
@@ -311,7 +315,7 @@ func (b *Builder) Build(ctx context.Context, in Input) (*Result, error) {
 		// 4. Verify: the bundle must load and export a handler.
 		if b.cfg.Engine != nil {
 			step = time.Now()
-			if err := b.verify(ctx, image, out); err != nil {
+			if err := b.verify(ctx, image, out, in.Limits); err != nil {
 				return nil, err
 			}
 			t.Verify = time.Since(step)
@@ -457,8 +461,8 @@ func publicID(m scan.Match) string {
 }
 
 // verify loads the bundle in the runtime as a worker will.
-func (b *Builder) verify(ctx context.Context, image string, out *bundled) error {
-	snap, err := b.cfg.Engine.Load(ctx, runtime.Bundle{Image: image, Code: out.code})
+func (b *Builder) verify(ctx context.Context, image string, out *bundled, limits runtime.Limits) error {
+	snap, err := b.cfg.Engine.Load(ctx, runtime.Bundle{Image: image, Code: out.code, Limits: limits})
 	if err == nil {
 		snap.Close()
 		return nil

@@ -31,6 +31,8 @@ type Input struct {
 	Image                     string
 	Code                      []byte
 	Dependencies, Resolutions map[string]string
+	// Limits bound evaluating the built code: those it will run with.
+	Limits runtime.Limits
 }
 
 // Failure is a build failure as a resource's requested object shows it.
@@ -170,7 +172,7 @@ func (m *Manager) build(ctx context.Context, code string, rt *store.Runtime) (st
 		if err != nil {
 			return "", &Failure{Code: "bundle_not_found", Message: "bundle " + sha + " is not in the bundle store: " + err.Error()}
 		}
-		snap, err := m.cfg.Engine.Load(ctx, runtime.Bundle{Image: rt.Image, Code: bundle})
+		snap, err := m.cfg.Engine.Load(ctx, runtime.Bundle{Image: rt.Image, Code: bundle, Limits: rt.Limits()})
 		if err != nil {
 			return "", &Failure{Code: "invalid_code", Message: "the published bundle does not load: " + err.Error()}
 		}
@@ -180,7 +182,8 @@ func (m *Manager) build(ctx context.Context, code string, rt *store.Runtime) (st
 	if m.cfg.Builder == nil {
 		return "", &Failure{Code: "builder_unavailable", Message: "this deployment does not run the node22 builder"}
 	}
-	bundle, err := m.cfg.Builder.Build(ctx, Input{Image: rt.Image, Code: []byte(code), Dependencies: rt.Dependencies, Resolutions: rt.Resolutions})
+	bundle, err := m.cfg.Builder.Build(ctx, Input{Image: rt.Image, Code: []byte(code), Dependencies: rt.Dependencies,
+		Resolutions: rt.Resolutions, Limits: rt.Limits()})
 	var f *Failure
 	if errors.As(err, &f) {
 		return "", f

@@ -15,6 +15,7 @@ import (
 
 	"github.com/reactord/reactord/images"
 	"github.com/reactord/reactord/internal/apierror"
+	"github.com/reactord/reactord/internal/redact"
 	"github.com/reactord/reactord/runtime/internal/cowmem"
 )
 
@@ -291,7 +292,7 @@ func (in *Instance) failure(inv *invocation, err error) (Response, bool) {
 	case errors.As(err, &js):
 		// An exception the Node layer could not catch: a stack overflow in its own
 		// frames, or tampering with it. The instance may be inconsistent.
-		in.snap.eng.log.Warn("reactor exception escaped the Node layer", "error", js.msg)
+		in.snap.eng.log.Warn("reactor exception escaped the Node layer", "error", redact.String(js.msg))
 		return runtimeError("reactor failed: " + firstLine(js.msg)), true
 	default:
 		in.snap.eng.log.Error("reactor instance crashed", "error", err)

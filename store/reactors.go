@@ -14,6 +14,7 @@ import (
 
 	"github.com/reactord/reactord/images"
 	"github.com/reactord/reactord/internal/seal"
+	"github.com/reactord/reactord/runtime"
 )
 
 // Errors callers map to API statuses.
@@ -43,6 +44,25 @@ type Runtime struct {
 // Built reports whether code on this runtime goes through a build step (its image
 // takes npm dependencies) before it can run.
 func (r *Runtime) Built() bool { return r != nil && images.Of(r.Image).Build }
+
+// Limits are the limits code on this runtime runs with: its tier's memory and its
+// timeout (nil: the standard tier and the default timeout). Evaluating untrusted
+// code at create and build time uses them too.
+func (r *Runtime) Limits() runtime.Limits {
+	tier, timeout := runtime.Standard, runtime.DefaultTimeout
+	if r != nil && r.Resources != "" {
+		tier = runtime.Tier(r.Resources)
+	}
+	if r != nil && r.Timeout > 0 {
+		timeout = time.Duration(r.Timeout) * time.Second
+	}
+	l, err := runtime.TierLimits(tier)
+	if err != nil { // validated before; fall back to the smallest tier
+		l, _ = runtime.TierLimits(runtime.Standard)
+	}
+	l.Timeout = timeout
+	return l
+}
 
 // ApplicationRef points at an application.
 type ApplicationRef struct {

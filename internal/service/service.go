@@ -393,7 +393,7 @@ func (s *Service) builder() (lifecycle.Builder, error) {
 type nodeBuilder struct{ b *builder.Builder }
 
 func (n nodeBuilder) Build(ctx context.Context, in lifecycle.Input) ([]byte, error) {
-	res, err := n.b.Build(ctx, builder.Input{Image: in.Image, Code: in.Code, Dependencies: in.Dependencies, Resolutions: in.Resolutions})
+	res, err := n.b.Build(ctx, builder.Input{Image: in.Image, Code: in.Code, Dependencies: in.Dependencies, Resolutions: in.Resolutions, Limits: in.Limits})
 	if err == nil {
 		return res.Bundle, nil
 	}

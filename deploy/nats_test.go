@@ -1,0 +1,529 @@
+package deploy_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Identities of nats/accounts.conf, as gen-certs.sh issues them.
+const (
+	gatewayUser = "CN=reactord-gateway,O=reactord"
+	workerUser  = "CN=reactord-worker,O=reactord"
+	adminUser   = "CN=nats-admin,O=reactord"
+	routeUser   = "CN=nats-route,O=reactord"
+	// workerInbox is the inbox prefix a worker connects with (accounts.conf).
+	workerInbox = "_INBOX_worker"
+)
+
+// genCerts runs gen-certs.sh into a new temporary directory: the tests use the
+// certificates, subjects and secrets a deployment gets.
+func genCerts(t *testing.T) string {
+	t.Helper()
+	for _, tool := range []string{"bash", "openssl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed: %v", tool, err)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "certs")
+	if err := runGenCerts(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func runGenCerts(dir string) error {
+	cmd := exec.Command("bash", "gen-certs.sh", dir)
+	cmd.Env = append(os.Environ(), "DAYS=2")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("gen-certs.sh: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// shared holds one gen-certs.sh run for the package's tests, which only read it
+// (openssl takes seconds on a busy machine); TestMain removes it.
+var shared struct {
+	once sync.Once
+	root string
+	err  error
+}
+
+func sharedCerts(t *testing.T) string {
+	t.Helper()
+	for _, tool := range []string{"bash", "openssl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed: %v", tool, err)
+		}
+	}
+	shared.once.Do(func() {
+		if shared.root, shared.err = os.MkdirTemp("", "reactord-deploy-"); shared.err == nil {
+			shared.err = runGenCerts(filepath.Join(shared.root, "certs"))
+		}
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return filepath.Join(shared.root, "certs")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.root != "" {
+		os.RemoveAll(shared.root)
+	}
+	os.Exit(code)
+}
+
+// natsConf copies nats/*.conf into a temporary directory with the compose paths
+// (/etc/nats/certs, /data) pointed at certs and a scratch directory, and returns the
+// path of the copied nats.conf. Nothing else in the files changes.
+func natsConf(t *testing.T, certs string) string {
+	t.Helper()
+	dir := t.TempDir()
+	files, err := filepath.Glob("nats/*.conf")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no nats/*.conf: %v", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := strings.ReplaceAll(string(b), "/etc/nats/certs/", certs+"/")
+		s = strings.ReplaceAll(s, "/data/", dir+"/data/")
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "nats.conf")
+}
+
+func TestNATSConfigParses(t *testing.T) {
+	opts, err := server.ProcessConfigFile(natsConf(t, sharedCerts(t)))
+	if err != nil {
+		t.Fatalf("nats-server rejects nats/nats.conf: %v", err)
+	}
+	if !opts.JetStream {
+		t.Error("JetStream is not enabled")
+	}
+	if opts.TLSConfig == nil || !opts.TLSMap || opts.TLSConfig.ClientAuth != tls.RequireAndVerifyClientCert {
+		t.Errorf("client connections must require TLS with verified, mapped certificates: tls=%v map=%v",
+			opts.TLSConfig != nil, opts.TLSMap)
+	}
+	if opts.Cluster.TLSConfig != nil && opts.Cluster.TLSConfig.ClientAuth != tls.RequireAndVerifyClientCert {
+		t.Error("routes must verify the peer's certificate")
+	}
+	if opts.Cluster.TLSConfig == nil || !opts.Cluster.TLSMap || opts.Cluster.Username != routeUser {
+		t.Errorf("routes must require TLS mapped to %q: tls=%v map=%v user=%q", routeUser,
+			opts.Cluster.TLSConfig != nil, opts.Cluster.TLSMap, opts.Cluster.Username)
+	}
+	if len(opts.Routes) != 3 {
+		t.Errorf("routes: %v, want the three nodes", opts.Routes)
+	}
+	if opts.MaxPayload < 6<<20 {
+		t.Errorf("max_payload %d cannot carry a 5 MiB result", opts.MaxPayload)
+	}
+	if opts.SystemAccount != "SYS" {
+		t.Errorf("system account %q", opts.SystemAccount)
+	}
+	users := map[string]*server.User{}
+	for _, u := range opts.Users {
+		users[u.Username] = u
+	}
+	for name, account := range map[string]string{gatewayUser: "REACTORD", workerUser: "REACTORD", adminUser: "SYS"} {
+		u := users[name]
+		if u == nil {
+			t.Errorf("user %q is missing", name)
+			continue
+		}
+		if u.Account == nil || u.Account.Name != account {
+			t.Errorf("user %q is not in account %s", name, account)
+		}
+		if u.Password != "" {
+			t.Errorf("user %q has a password; identities come from certificates", name)
+		}
+	}
+	if u := users[workerUser]; u != nil && (u.Permissions == nil || u.Permissions.Publish == nil || u.Permissions.Subscribe == nil) {
+		t.Errorf("the worker has no publish or subscribe permissions: it could do anything")
+	}
+}
+
+// cluster is three nats-server nodes started in this process from nats/nats.conf,
+// moved to free loopback ports.
+type cluster struct {
+	servers []*server.Server
+	certs   string
+}
+
+func startCluster(t *testing.T) *cluster {
+	t.Helper()
+	certs := sharedCerts(t)
+	conf := natsConf(t, certs)
+	const n = 3
+	clientPorts, routePorts := freePorts(t, n), freePorts(t, n)
+	var routes []string
+	for _, p := range routePorts {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
+	}
+	c := &cluster{certs: certs}
+	for i := range n {
+		opts, err := server.ProcessConfigFile(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.ServerName = fmt.Sprintf("nats-%d", i+1)
+		opts.Host, opts.Port = "127.0.0.1", clientPorts[i]
+		opts.HTTPPort = 0
+		opts.Cluster.Host, opts.Cluster.Port = "127.0.0.1", routePorts[i]
+		opts.Routes = server.RoutesFromStr(strings.Join(routes, ","))
+		opts.StoreDir = filepath.Join(t.TempDir(), "jetstream")
+		opts.NoSigs = true
+		s, err := server.NewServer(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Start()
+		t.Cleanup(s.Shutdown)
+		c.servers = append(c.servers, s)
+	}
+	for _, s := range c.servers {
+		if !s.ReadyForConnections(30 * time.Second) {
+			t.Fatalf("%s did not start", s.Name())
+		}
+	}
+	return c
+}
+
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	var lns []net.Listener
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return ports
+}
+
+// violations collects the permission violations the server reports to a client.
+type violations struct {
+	mu   sync.Mutex
+	errs []string
+	seen chan struct{}
+}
+
+func (v *violations) handler(_ *nats.Conn, _ *nats.Subscription, err error) {
+	if !errors.Is(err, nats.ErrPermissionViolation) {
+		return
+	}
+	v.mu.Lock()
+	v.errs = append(v.errs, err.Error())
+	v.mu.Unlock()
+	select {
+	case v.seen <- struct{}{}:
+	default:
+	}
+}
+
+// waitFor waits until a violation naming subject arrives.
+func (v *violations) waitFor(t *testing.T, subject string) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		v.mu.Lock()
+		for _, e := range v.errs {
+			if strings.Contains(e, `"`+subject+`"`) {
+				v.mu.Unlock()
+				return
+			}
+		}
+		got := append([]string(nil), v.errs...)
+		v.mu.Unlock()
+		select {
+		case <-v.seen:
+		case <-deadline:
+			t.Fatalf("no permissions violation for %q; violations seen: %q", subject, got)
+		}
+	}
+}
+
+// connect connects to node i with the client certificate NAME from gen-certs.sh.
+func (c *cluster) connect(t *testing.T, i int, name string, extra ...nats.Option) (*nats.Conn, *violations) {
+	t.Helper()
+	v := &violations{seen: make(chan struct{}, 1)}
+	opts := append([]nats.Option{nats.Name(name), nats.ErrorHandler(v.handler), nats.MaxReconnects(-1),
+		nats.RootCAs(filepath.Join(c.certs, "ca.pem"))}, extra...)
+	if name != "" {
+		opts = append(opts, nats.ClientCert(filepath.Join(c.certs, name+".pem"), filepath.Join(c.certs, name+"-key.pem")))
+	}
+	nc, err := nats.Connect(c.servers[i].ClientURL(), opts...)
+	if err != nil {
+		t.Fatalf("connect as %s: %v", name, err)
+	}
+	t.Cleanup(nc.Close)
+	return nc, v
+}
+
+// waitJetStream waits until the cluster's JetStream has a meta leader.
+func waitJetStream(t *testing.T, js jetstream.JetStream) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := js.AccountInfo(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("JetStream not ready: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestNATSWorkerCredentialsRefused runs the three-node cluster from nats/nats.conf
+// (TLS on client and route connections, certificates from gen-certs.sh) and performs
+// with a worker's certificate what a compromised worker would try: read the
+// applications and tokens buckets (direct get, message get, a consumer, the $KV
+// subjects, the gateways' inboxes), write an API key hash into the applications
+// bucket, take every invocation with a plain subscription, serve the Basis Theory
+// bridge, change the reactors stream. Each is refused. What a worker needs (take an
+// invocation as a queue member and answer, read reactors and bundles, call the
+// bridge) works, and the gateway's certificate cannot take invocations.
+func TestNATSWorkerCredentialsRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-node NATS cluster")
+	}
+	c := startCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	gw, gwv := c.connect(t, 0, "reactord-gateway")
+	gjs, err := jetstream.New(gw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJetStream(t, gjs)
+	kv := func(bucket string) jetstream.KeyValue {
+		b, err := gjs.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, Replicas: 3, Storage: jetstream.FileStorage})
+		if err != nil {
+			t.Fatalf("gateway creates %s: %v", bucket, err)
+		}
+		return b
+	}
+	apps, toks, reactors := kv("reactord_applications"), kv("reactord_tokens"), kv("reactord_reactors")
+	if _, err := apps.Put(ctx, "app1", []byte(`{"key_hash":"secret-hash","permissions":["token:use"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := toks.Put(ctx, "tok1", []byte(`{"data":"sealed"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reactors.Put(ctx, "r1", []byte(`{"id":"r1","bundle":"abc"}`)); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := gjs.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: "reactord_bundles", Replicas: 3, Storage: jetstream.FileStorage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := obj.PutBytes(ctx, "abc", []byte("bundle bytes")); err != nil {
+		t.Fatal(err)
+	}
+
+	// The worker connects to another node: permissions hold across the cluster.
+	wk, wv := c.connect(t, 1, "reactord-worker", nats.CustomInboxPrefix(workerInbox))
+
+	t.Run("refused", func(t *testing.T) {
+		attacks := []struct {
+			name    string
+			subject string // the violation the server reports
+			do      func() error
+		}{
+			{"direct get of an application", "$JS.API.DIRECT.GET.KV_reactord_applications.$KV.reactord_applications.app1",
+				func() error { return wk.Publish("$JS.API.DIRECT.GET.KV_reactord_applications.$KV.reactord_applications.app1", nil) }},
+			{"message get of an application", "$JS.API.STREAM.MSG.GET.KV_reactord_applications",
+				func() error {
+					return wk.PublishRequest("$JS.API.STREAM.MSG.GET.KV_reactord_applications", wk.NewInbox(), []byte(`{"last_by_subj":"$KV.reactord_applications.app1"}`))
+				}},
+			{"consumer on the applications stream", "$JS.API.CONSUMER.CREATE.KV_reactord_applications.x.$KV.reactord_applications.>",
+				func() error {
+					return wk.Publish("$JS.API.CONSUMER.CREATE.KV_reactord_applications.x.$KV.reactord_applications.>", []byte(`{}`))
+				}},
+			{"consumer on the tokens stream", "$JS.API.CONSUMER.CREATE.KV_reactord_tokens",
+				func() error { return wk.Publish("$JS.API.CONSUMER.CREATE.KV_reactord_tokens", []byte(`{}`)) }},
+			{"subscribe to the applications bucket", "$KV.reactord_applications.>",
+				func() error { _, err := wk.SubscribeSync("$KV.reactord_applications.>"); return err }},
+			{"subscribe to the tokens bucket", "$KV.reactord_tokens.>",
+				func() error { _, err := wk.SubscribeSync("$KV.reactord_tokens.>"); return err }},
+			{"read the gateways' replies", "_INBOX.>",
+				func() error { _, err := wk.SubscribeSync("_INBOX.>"); return err }},
+			{"write a key hash into the applications bucket", "$KV.reactord_applications.evil",
+				func() error {
+					return wk.Publish("$KV.reactord_applications.evil", []byte(`{"key_hash":"attacker","permissions":["token:reveal"]}`))
+				}},
+			{"write a reactor record", "$KV.reactord_reactors.r1",
+				func() error { return wk.Publish("$KV.reactord_reactors.r1", []byte(`{"id":"r1","bundle":"evil"}`)) }},
+			{"change the reactors stream", "$JS.API.STREAM.UPDATE.KV_reactord_reactors",
+				func() error { return wk.Publish("$JS.API.STREAM.UPDATE.KV_reactord_reactors", []byte(`{}`)) }},
+			{"take every invocation", "reactord.invoke.standard",
+				func() error { _, err := wk.SubscribeSync("reactord.invoke.standard"); return err }},
+			{"take invocations outside the workers' group", "reactord.invoke.standard",
+				func() error { _, err := wk.QueueSubscribeSync("reactord.invoke.standard", "mine"); return err }},
+			{"serve the Basis Theory bridge", "reactord.bt.>",
+				func() error { _, err := wk.QueueSubscribeSync("reactord.bt.>", "reactord-bt"); return err }},
+			{"dispatch invocations", "reactord.invoke.large",
+				func() error { return wk.Publish("reactord.invoke.large", []byte(`{}`)) }},
+		}
+		for _, a := range attacks {
+			t.Run(a.name, func(t *testing.T) {
+				if err := a.do(); err != nil {
+					return // refused on the client side is refused too
+				}
+				wk.Flush()
+				wv.waitFor(t, a.subject)
+			})
+		}
+		// The library call a worker would make is refused as well.
+		wjs, _ := jetstream.New(wk)
+		rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
+		defer rcancel()
+		if b, err := wjs.KeyValue(rctx, "reactord_applications"); err == nil {
+			if e, err := b.Get(rctx, "app1"); err == nil {
+				t.Errorf("the worker read an application record: %s", e.Value())
+			}
+		}
+		wv.waitFor(t, "$JS.API.STREAM.INFO.KV_reactord_applications")
+		// Nothing was written.
+		if _, err := apps.Get(ctx, "evil"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+			t.Errorf("the worker's write reached the applications bucket: %v", err)
+		}
+		if e, err := reactors.Get(ctx, "r1"); err != nil || !strings.Contains(string(e.Value()), `"abc"`) {
+			t.Errorf("the reactor record changed: %v", err)
+		}
+	})
+
+	t.Run("allowed", func(t *testing.T) {
+		wv.mu.Lock()
+		before := len(wv.errs)
+		wv.mu.Unlock()
+		wjs, err := jetstream.New(wk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Reactor records: bind, get, watch.
+		rb, err := wjs.KeyValue(ctx, "reactord_reactors")
+		if err != nil {
+			t.Fatalf("worker binds the reactors bucket: %v", err)
+		}
+		if _, err := rb.Get(ctx, "r1"); err != nil {
+			t.Fatalf("worker reads a reactor record: %v", err)
+		}
+		w, err := rb.WatchAll(ctx)
+		if err != nil {
+			t.Fatalf("worker watches reactors: %v", err)
+		}
+		if e := <-w.Updates(); e == nil || e.Key() != "r1" {
+			t.Fatalf("watch: %v", e)
+		}
+		w.Stop()
+		// Bundles from the object store.
+		ob, err := wjs.ObjectStore(ctx, "reactord_bundles")
+		if err != nil {
+			t.Fatalf("worker binds the bundle store: %v", err)
+		}
+		if b, err := ob.GetBytes(ctx, "abc"); err != nil || string(b) != "bundle bytes" {
+			t.Fatalf("worker reads a bundle: %q %v", b, err)
+		}
+		// An invocation: the gateway requests, the worker (queue member) answers.
+		sub, err := wk.QueueSubscribe("reactord.invoke.standard", "reactord-workers", func(m *nats.Msg) {
+			m.Respond(append([]byte("ran "), m.Data...))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Unsubscribe()
+		wk.Flush()
+		reply, err := gw.RequestWithContext(ctx, "reactord.invoke.standard", []byte("r1"))
+		if err != nil || string(reply.Data) != "ran r1" {
+			t.Fatalf("invocation round trip: %v %v", reply, err)
+		}
+		// The Basis Theory bridge: the worker asks, a gateway answers.
+		bt, err := gw.QueueSubscribe("reactord.bt.gw1", "reactord-bt", func(m *nats.Msg) { m.Respond([]byte("api answer")) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bt.Unsubscribe()
+		gw.Flush()
+		reply, err = wk.RequestWithContext(ctx, "reactord.bt.gw1", []byte("GET /tokens/x"))
+		if err != nil || string(reply.Data) != "api answer" {
+			t.Fatalf("bridge round trip: %v %v", reply, err)
+		}
+		gw.Flush()
+		wk.Flush()
+		wv.mu.Lock()
+		defer wv.mu.Unlock()
+		if extra := wv.errs[before:]; len(extra) > 0 {
+			t.Errorf("the worker's ordinary work hit permission violations: %q", extra)
+		}
+	})
+
+	t.Run("gateway cannot act as a worker", func(t *testing.T) {
+		if _, err := gw.QueueSubscribeSync("reactord.invoke.standard", "reactord-workers"); err == nil {
+			gw.Flush()
+			gwv.waitFor(t, "reactord.invoke.standard")
+		}
+		if _, err := gw.SubscribeSync(workerInbox + ".>"); err == nil {
+			gw.Flush()
+			gwv.waitFor(t, workerInbox+".>")
+		}
+	})
+
+	t.Run("certificates", func(t *testing.T) {
+		// No client certificate, a route certificate, a certificate from another CA:
+		// none gets a connection.
+		url := c.servers[2].ClientURL()
+		ca := nats.RootCAs(filepath.Join(c.certs, "ca.pem"))
+		if nc, err := nats.Connect(url, ca); err == nil {
+			nc.Close()
+			t.Error("connected without a client certificate")
+		}
+		if nc, err := nats.Connect(url, ca, nats.ClientCert(filepath.Join(c.certs, "nats-route.pem"), filepath.Join(c.certs, "nats-route-key.pem"))); err == nil {
+			nc.Close()
+			t.Error("the route certificate is accepted as a client")
+		}
+		other := genCerts(t)
+		cert, err := tls.LoadX509KeyPair(filepath.Join(other, "reactord-gateway.pem"), filepath.Join(other, "reactord-gateway-key.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pem, _ := os.ReadFile(filepath.Join(c.certs, "ca.pem"))
+		pool.AppendCertsFromPEM(pem)
+		if nc, err := nats.Connect(url, nats.Secure(&tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})); err == nil {
+			nc.Close()
+			t.Error("a gateway certificate from another CA is accepted")
+		}
+	})
+}

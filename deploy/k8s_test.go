@@ -49,7 +49,7 @@ func get(v any, path ...any) any {
 }
 
 func str(v any, path ...any) string { s, _ := get(v, path...).(string); return s }
-func list(v any, path ...any) []any  { l, _ := get(v, path...).([]any); return l }
+func list(v any, path ...any) []any { l, _ := get(v, path...).([]any); return l }
 
 // renderK8s renders deploy/k8s with kubectl kustomize, after gen-certs.sh has written
 // the secrets its generators read (into a copy: nothing is written under deploy/).

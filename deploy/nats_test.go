@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +20,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/reactord/reactord/scheduler"
 )
 
 // Identities of nats/accounts.conf, as gen-certs.sh issues them.
@@ -26,8 +30,6 @@ const (
 	workerUser  = "CN=reactord-worker,O=reactord"
 	adminUser   = "CN=nats-admin,O=reactord"
 	routeUser   = "CN=nats-route,O=reactord"
-	// workerInbox is the inbox prefix a worker connects with (accounts.conf).
-	workerInbox = "_INBOX_worker"
 )
 
 // genCerts runs gen-certs.sh into a new temporary directory: the tests use the
@@ -145,7 +147,7 @@ func TestNATSConfigParses(t *testing.T) {
 	for _, u := range opts.Users {
 		users[u.Username] = u
 	}
-	for name, account := range map[string]string{gatewayUser: "REACTORD", workerUser: "REACTORD", adminUser: "SYS"} {
+	for name, account := range map[string]string{gatewayUser: "REACTORD", workerUser: "WORKERS", adminUser: "SYS"} {
 		u := users[name]
 		if u == nil {
 			t.Errorf("user %q is missing", name)
@@ -307,18 +309,20 @@ func waitJetStream(t *testing.T, js jetstream.JetStream) {
 // TestNATSWorkerCredentialsRefused runs the three-node cluster from nats/nats.conf
 // (TLS on client and route connections, certificates from gen-certs.sh) and performs
 // with a worker's certificate what a compromised worker would try: read the
-// applications and tokens buckets (direct get, message get, a consumer, the $KV
-// subjects, the gateways' inboxes), write an API key hash into the applications
-// bucket, take every invocation with a plain subscription, serve the Basis Theory
-// bridge, change the reactors stream. Each is refused. What a worker needs (take an
-// invocation as a queue member and answer, read reactors and bundles, call the
-// bridge) works, and the gateway's certificate cannot take invocations.
+// applications and tokens buckets (direct get, message get, consumers, the $KV
+// subjects, the gateways' replies), write an API key hash or a reactor record, make
+// the server or a gateway write for it (a reply subject in the applications bucket),
+// take every invocation with a plain subscription, serve the Basis Theory bridge,
+// change the reactors stream. Each is refused. What a worker needs works through the
+// real dispatcher (an invocation with heartbeats and a result, and no workers), the
+// bridge, reactor records and bundles by direct get; and the gateway's certificate
+// cannot take invocations.
 func TestNATSWorkerCredentialsRefused(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a three-node NATS cluster")
 	}
 	c := startCluster(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
 	gw, gwv := c.connect(t, 0, "reactord-gateway")
@@ -351,9 +355,41 @@ func TestNATSWorkerCredentialsRefused(t *testing.T) {
 	if _, err := obj.PutBytes(ctx, "abc", []byte("bundle bytes")); err != nil {
 		t.Fatal(err)
 	}
+	// A gateway serving the Basis Theory bridge.
+	bt, err := gw.QueueSubscribe("reactord.bt.gw1", "reactord-bt", func(m *nats.Msg) { m.Respond([]byte(`{"status":200,"body":"api answer"}`)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bt.Unsubscribe()
+	gw.Flush()
 
 	// The worker connects to another node: permissions hold across the cluster.
-	wk, wv := c.connect(t, 1, "reactord-worker", nats.CustomInboxPrefix(workerInbox))
+	wk, wv := c.connect(t, 1, "reactord-worker")
+	// sync waits until the server has handled what the worker sent before.
+	sync := func() {
+		t.Helper()
+		if _, err := wk.RequestWithContext(ctx, "$JS.reactord.API.DIRECT.GET.KV_reactord_reactors.$KV.reactord_reactors.r1", nil); err != nil {
+			t.Fatalf("sync: %v", err)
+		}
+	}
+	unchanged := func(t *testing.T) {
+		t.Helper()
+		sync()
+		keys, err := apps.ListKeys(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for k := range keys.Keys() {
+			got = append(got, k)
+		}
+		if len(got) != 1 || got[0] != "app1" {
+			t.Errorf("the applications bucket now holds %v", got)
+		}
+		if e, err := reactors.Get(ctx, "r1"); err != nil || string(e.Value()) != `{"id":"r1","bundle":"abc"}` {
+			t.Errorf("the reactor record changed: %v", err)
+		}
+	}
 
 	t.Run("refused", func(t *testing.T) {
 		attacks := []struct {
@@ -362,7 +398,13 @@ func TestNATSWorkerCredentialsRefused(t *testing.T) {
 			do      func() error
 		}{
 			{"direct get of an application", "$JS.API.DIRECT.GET.KV_reactord_applications.$KV.reactord_applications.app1",
-				func() error { return wk.Publish("$JS.API.DIRECT.GET.KV_reactord_applications.$KV.reactord_applications.app1", nil) }},
+				func() error {
+					return wk.Publish("$JS.API.DIRECT.GET.KV_reactord_applications.$KV.reactord_applications.app1", nil)
+				}},
+			{"direct get of an application under the imported API prefix", "$JS.reactord.API.DIRECT.GET.KV_reactord_applications.$KV.reactord_applications.app1",
+				func() error {
+					return wk.Publish("$JS.reactord.API.DIRECT.GET.KV_reactord_applications.$KV.reactord_applications.app1", nil)
+				}},
 			{"message get of an application", "$JS.API.STREAM.MSG.GET.KV_reactord_applications",
 				func() error {
 					return wk.PublishRequest("$JS.API.STREAM.MSG.GET.KV_reactord_applications", wk.NewInbox(), []byte(`{"last_by_subj":"$KV.reactord_applications.app1"}`))
@@ -373,12 +415,15 @@ func TestNATSWorkerCredentialsRefused(t *testing.T) {
 				}},
 			{"consumer on the tokens stream", "$JS.API.CONSUMER.CREATE.KV_reactord_tokens",
 				func() error { return wk.Publish("$JS.API.CONSUMER.CREATE.KV_reactord_tokens", []byte(`{}`)) }},
+			{"push consumer on the reactors stream", "$JS.API.CONSUMER.CREATE.KV_reactord_reactors.x.$KV.reactord_reactors.>",
+				func() error {
+					return wk.Publish("$JS.API.CONSUMER.CREATE.KV_reactord_reactors.x.$KV.reactord_reactors.>",
+						[]byte(`{"stream_name":"KV_reactord_reactors","config":{"name":"x","deliver_subject":"$KV.reactord_applications.pushed"}}`))
+				}},
 			{"subscribe to the applications bucket", "$KV.reactord_applications.>",
 				func() error { _, err := wk.SubscribeSync("$KV.reactord_applications.>"); return err }},
 			{"subscribe to the tokens bucket", "$KV.reactord_tokens.>",
 				func() error { _, err := wk.SubscribeSync("$KV.reactord_tokens.>"); return err }},
-			{"read the gateways' replies", "_INBOX.>",
-				func() error { _, err := wk.SubscribeSync("_INBOX.>"); return err }},
 			{"write a key hash into the applications bucket", "$KV.reactord_applications.evil",
 				func() error {
 					return wk.Publish("$KV.reactord_applications.evil", []byte(`{"key_hash":"attacker","permissions":["token:reveal"]}`))
@@ -415,72 +460,135 @@ func TestNATSWorkerCredentialsRefused(t *testing.T) {
 			}
 		}
 		wv.waitFor(t, "$JS.API.STREAM.INFO.KV_reactord_applications")
-		// Nothing was written.
-		if _, err := apps.Get(ctx, "evil"); !errors.Is(err, jetstream.ErrKeyNotFound) {
-			t.Errorf("the worker's write reached the applications bucket: %v", err)
+		unchanged(t)
+	})
+
+	t.Run("refused through what the worker may use", func(t *testing.T) {
+		// The reactors stream's API does not reach another stream's messages.
+		for _, subj := range []string{"$JS.reactord.API.DIRECT.GET.KV_reactord_reactors", "$JS.reactord.API.DIRECT.GET.OBJ_reactord_bundles"} {
+			reply, err := wk.RequestWithContext(ctx, subj, []byte(`{"last_by_subj":"$KV.reactord_applications.app1"}`))
+			if err == nil && strings.Contains(string(reply.Data), "secret-hash") {
+				t.Errorf("%s returned the application record: %s", subj, reply.Data)
+			}
 		}
-		if e, err := reactors.Get(ctx, "r1"); err != nil || !strings.Contains(string(e.Value()), `"abc"`) {
-			t.Errorf("the reactor record changed: %v", err)
+		// Reply subjects in the applications bucket: the server's and a gateway's
+		// answers stay in the workers' account.
+		for subj, data := range map[string]string{
+			"$JS.reactord.API.DIRECT.GET.KV_reactord_reactors.$KV.reactord_reactors.r1": "",
+			"$JS.reactord.API.STREAM.INFO.KV_reactord_reactors":                         "",
+			"$JS.reactord.API.DIRECT.GET.OBJ_reactord_bundles":                          `{"last_by_subj":"$O.reactord_bundles.M.>"}`,
+			"reactord.bt.gw1": `{"method":"GET","path":"/tokens/x"}`,
+		} {
+			if err := wk.PublishRequest(subj, "$KV.reactord_applications.reply", []byte(data)); err != nil {
+				t.Fatal(err)
+			}
 		}
+		// Sniffing replies: the gateways' inboxes are in another account.
+		sniff, err := wk.SubscribeSync("_INBOX.>")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wk.Flush()
+		if _, err := apps.Get(ctx, "app1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := gw.RequestWithContext(ctx, "$JS.API.STREAM.INFO.KV_reactord_tokens", nil); err != nil {
+			t.Fatal(err)
+		}
+		sync()
+		for {
+			m, err := sniff.NextMsg(500 * time.Millisecond)
+			if err != nil {
+				break
+			}
+			if strings.Contains(string(m.Data), "secret-hash") || strings.Contains(string(m.Data), "KV_reactord_tokens") {
+				t.Errorf("the worker read a gateway's reply on %s: %s", m.Subject, m.Data)
+			}
+		}
+		sniff.Unsubscribe()
+		unchanged(t)
 	})
 
 	t.Run("allowed", func(t *testing.T) {
 		wv.mu.Lock()
 		before := len(wv.errs)
 		wv.mu.Unlock()
-		wjs, err := jetstream.New(wk)
+		// A reactor record by direct get.
+		reply, err := wk.RequestWithContext(ctx, "$JS.reactord.API.DIRECT.GET.KV_reactord_reactors.$KV.reactord_reactors.r1", nil)
+		if err != nil || string(reply.Data) != `{"id":"r1","bundle":"abc"}` {
+			t.Fatalf("worker reads a reactor record: %v %v", reply, err)
+		}
+		// nats.go's key-value and object store handles work for binding and gets
+		// (not for watches or object reads, which create consumers).
+		wjs, err := jetstream.NewWithAPIPrefix(wk, "$JS.reactord.API")
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Reactor records: bind, get, watch.
 		rb, err := wjs.KeyValue(ctx, "reactord_reactors")
 		if err != nil {
 			t.Fatalf("worker binds the reactors bucket: %v", err)
 		}
-		if _, err := rb.Get(ctx, "r1"); err != nil {
-			t.Fatalf("worker reads a reactor record: %v", err)
+		if e, err := rb.Get(ctx, "r1"); err != nil || string(e.Value()) != `{"id":"r1","bundle":"abc"}` {
+			t.Fatalf("worker gets a reactor record: %v", err)
 		}
-		w, err := rb.WatchAll(ctx)
-		if err != nil {
-			t.Fatalf("worker watches reactors: %v", err)
-		}
-		if e := <-w.Updates(); e == nil || e.Key() != "r1" {
-			t.Fatalf("watch: %v", e)
-		}
-		w.Stop()
-		// Bundles from the object store.
 		ob, err := wjs.ObjectStore(ctx, "reactord_bundles")
 		if err != nil {
 			t.Fatalf("worker binds the bundle store: %v", err)
 		}
-		if b, err := ob.GetBytes(ctx, "abc"); err != nil || string(b) != "bundle bytes" {
-			t.Fatalf("worker reads a bundle: %q %v", b, err)
+		info, err := ob.GetInfo(ctx, "abc")
+		if err != nil {
+			t.Fatalf("worker reads a bundle's metadata: %v", err)
 		}
-		// An invocation: the gateway requests, the worker (queue member) answers.
-		sub, err := wk.QueueSubscribe("reactord.invoke.standard", "reactord-workers", func(m *nats.Msg) {
-			m.Respond(append([]byte("ran "), m.Data...))
+		// A bundle's bytes by direct get: its metadata, then its chunk.
+		reply, err = wk.RequestWithContext(ctx, "$JS.reactord.API.DIRECT.GET.OBJ_reactord_bundles",
+			[]byte(fmt.Sprintf(`{"last_by_subj":"$O.reactord_bundles.M.%s"}`, base64.URLEncoding.EncodeToString([]byte("abc")))))
+		if err != nil || !strings.Contains(string(reply.Data), info.NUID) {
+			t.Fatalf("worker reads a bundle's metadata: %v %v", reply, err)
+		}
+		reply, err = wk.RequestWithContext(ctx, "$JS.reactord.API.DIRECT.GET.OBJ_reactord_bundles",
+			[]byte(fmt.Sprintf(`{"seq":1,"next_by_subj":"$O.reactord_bundles.C.%s"}`, info.NUID)))
+		if err != nil || string(reply.Data) != "bundle bytes" {
+			t.Fatalf("worker reads a bundle's chunk: %v %v", reply, err)
+		}
+
+		// An invocation through the real dispatcher: the worker (a queue member in
+		// its own account) sends a heartbeat, then the result.
+		d := scheduler.NewDispatcher(gw)
+		req := scheduler.Request{ReactorID: "r1", Bundle: "abc", Image: "node-bt", Tier: "standard", TimeoutMS: 10000,
+			Deadline: time.Now().Add(10 * time.Second).UnixMilli(), Args: json.RawMessage(`{}`)}
+		if _, err := d.Invoke(ctx, req); !errors.Is(err, scheduler.ErrNoWorkers) {
+			t.Errorf("no worker subscribed: %v, want %v", err, scheduler.ErrNoWorkers)
+		}
+		sub, err := wk.QueueSubscribe("reactord.invoke.standard", scheduler.QueueGroup, func(m *nats.Msg) {
+			alive := nats.NewMsg(m.Reply)
+			alive.Header.Set("Reactord-Kind", "alive")
+			wk.PublishMsg(alive)
+			res := nats.NewMsg(m.Reply)
+			res.Header.Set("Reactord-Kind", "result")
+			res.Data, _ = json.Marshal(scheduler.Reply{Status: 200, Raw: json.RawMessage(`{"ran":true}`), Outcome: "success"})
+			wk.PublishMsg(res)
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer sub.Unsubscribe()
 		wk.Flush()
-		reply, err := gw.RequestWithContext(ctx, "reactord.invoke.standard", []byte("r1"))
-		if err != nil || string(reply.Data) != "ran r1" {
-			t.Fatalf("invocation round trip: %v %v", reply, err)
+		// The subscription reaches the gateway's node over the route shortly after.
+		var r scheduler.Reply
+		for range 100 {
+			if r, err = d.Invoke(ctx, req); !errors.Is(err, scheduler.ErrNoWorkers) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil || r.Status != 200 || string(r.Raw) != `{"ran":true}` {
+			t.Fatalf("invocation round trip: %+v %v", r, err)
 		}
 		// The Basis Theory bridge: the worker asks, a gateway answers.
-		bt, err := gw.QueueSubscribe("reactord.bt.gw1", "reactord-bt", func(m *nats.Msg) { m.Respond([]byte("api answer")) })
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer bt.Unsubscribe()
-		gw.Flush()
-		reply, err = wk.RequestWithContext(ctx, "reactord.bt.gw1", []byte("GET /tokens/x"))
-		if err != nil || string(reply.Data) != "api answer" {
+		reply, err = wk.RequestWithContext(ctx, "reactord.bt.gw1", []byte(`{"method":"GET","path":"/tokens/x"}`))
+		if err != nil || !strings.Contains(string(reply.Data), "api answer") {
 			t.Fatalf("bridge round trip: %v %v", reply, err)
 		}
-		gw.Flush()
 		wk.Flush()
 		wv.mu.Lock()
 		defer wv.mu.Unlock()
@@ -490,13 +598,9 @@ func TestNATSWorkerCredentialsRefused(t *testing.T) {
 	})
 
 	t.Run("gateway cannot act as a worker", func(t *testing.T) {
-		if _, err := gw.QueueSubscribeSync("reactord.invoke.standard", "reactord-workers"); err == nil {
+		if _, err := gw.QueueSubscribeSync("reactord.invoke.standard", scheduler.QueueGroup); err == nil {
 			gw.Flush()
 			gwv.waitFor(t, "reactord.invoke.standard")
-		}
-		if _, err := gw.SubscribeSync(workerInbox + ".>"); err == nil {
-			gw.Flush()
-			gwv.waitFor(t, workerInbox+".>")
 		}
 	})
 

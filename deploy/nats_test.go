@@ -211,6 +211,41 @@ func startCluster(t *testing.T) *cluster {
 	return c
 }
 
+// extraNode starts a server from the same nats.conf that routes to the cluster with
+// the certificate NAME as its route certificate, without JetStream.
+func (c *cluster) extraNode(t *testing.T, name string) *server.Server {
+	t.Helper()
+	opts, err := server.ProcessConfigFile(natsConf(t, c.certs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.LoadX509KeyPair(filepath.Join(c.certs, name+".pem"), filepath.Join(c.certs, name+"-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Cluster.TLSConfig.Certificates = []tls.Certificate{cert}
+	opts.ServerName = "extra-" + name
+	opts.Host, opts.Port, opts.HTTPPort = "127.0.0.1", -1, 0
+	opts.Cluster.Host, opts.Cluster.Port = "127.0.0.1", -1
+	var routes []string
+	for _, s := range c.servers {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", s.ClusterAddr().Port))
+	}
+	opts.Routes = server.RoutesFromStr(strings.Join(routes, ","))
+	opts.JetStream = false
+	opts.NoSigs = true
+	s, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	t.Cleanup(s.Shutdown)
+	if !s.ReadyForConnections(30 * time.Second) {
+		t.Fatal("the extra server did not start")
+	}
+	return s
+}
+
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
 	var ports []int
@@ -628,6 +663,43 @@ func TestNATSWorkerCredentialsRefused(t *testing.T) {
 		if nc, err := nats.Connect(url, nats.Secure(&tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})); err == nil {
 			nc.Close()
 			t.Error("a gateway certificate from another CA is accepted")
+		}
+	})
+
+	t.Run("routes", func(t *testing.T) {
+		// A fourth server joins with the route certificate, and does not with a
+		// worker's certificate from the same CA (it would see every message).
+		for _, tc := range []struct {
+			cert string
+			join bool
+		}{{"nats-route", true}, {"reactord-worker", false}} {
+			t.Run(tc.cert, func(t *testing.T) {
+				s := c.extraNode(t, tc.cert)
+				// Joined: a cluster node lists a route from it. A refused server keeps
+				// retrying; the window covers several of its attempts.
+				joined := func() bool {
+					for _, n := range c.servers {
+						rz, err := n.Routez(nil)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, r := range rz.Routes {
+							if r.RemoteName == s.Name() {
+								return true
+							}
+						}
+					}
+					return false
+				}
+				seen := false
+				for deadline := time.Now().Add(5 * time.Second); !seen && time.Now().Before(deadline); {
+					seen = joined()
+					time.Sleep(50 * time.Millisecond)
+				}
+				if seen != tc.join {
+					t.Errorf("a server with the %s certificate joined the cluster: %v, want %v", tc.cert, seen, tc.join)
+				}
+			})
 		}
 	})
 }

@@ -387,7 +387,14 @@ func TestNATSWorkerCredentialsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := obj.PutBytes(ctx, "abc", []byte("bundle bytes")); err != nil {
+	// A just-created R3 stream may not have elected its leader yet.
+	for i := 0; ; i++ {
+		if _, err = obj.PutBytes(ctx, "abc", []byte("bundle bytes")); err == nil || !errors.Is(err, nats.ErrNoResponders) || i == 100 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	// A gateway serving the Basis Theory bridge.
@@ -587,17 +594,34 @@ func TestNATSWorkerCredentialsRefused(t *testing.T) {
 		}
 
 		// An invocation through the real dispatcher: the worker (a queue member in
-		// its own account) sends a heartbeat, then the result.
+		// its own account) claims it, the gateway grants the claim, the worker answers
+		// the gateway's presence checks and sends the result.
 		d := scheduler.NewDispatcher(gw)
 		req := scheduler.Request{ReactorID: "r1", Bundle: "abc", Image: "node-bt", Tier: "standard", TimeoutMS: 10000,
 			Deadline: time.Now().Add(10 * time.Second).UnixMilli(), Args: json.RawMessage(`{}`)}
 		if _, err := d.Invoke(ctx, req); !errors.Is(err, scheduler.ErrNoWorkers) {
 			t.Errorf("no worker subscribed: %v, want %v", err, scheduler.ErrNoWorkers)
 		}
+		const presence = "reactord.worker.w1"
+		here, err := wk.Subscribe(presence, func(m *nats.Msg) { m.Respond(nil) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer here.Unsubscribe()
+		granted := make(chan string, 10)
 		sub, err := wk.QueueSubscribe("reactord.invoke.standard", scheduler.QueueGroup, func(m *nats.Msg) {
-			alive := nats.NewMsg(m.Reply)
-			alive.Header.Set("Reactord-Kind", "alive")
-			wk.PublishMsg(alive)
+			claim := nats.NewMsg(m.Reply)
+			claim.Header.Set("Reactord-Kind", "claim")
+			claim.Header.Set("Reactord-Worker", presence)
+			grant, err := wk.RequestMsg(claim, 10*time.Second)
+			if err != nil {
+				granted <- err.Error()
+				return
+			}
+			granted <- string(grant.Data)
+			if string(grant.Data) != "go" {
+				return
+			}
 			res := nats.NewMsg(m.Reply)
 			res.Header.Set("Reactord-Kind", "result")
 			res.Data, _ = json.Marshal(scheduler.Reply{Status: 200, Raw: json.RawMessage(`{"ran":true}`), Outcome: "success"})
@@ -617,10 +641,30 @@ func TestNATSWorkerCredentialsRefused(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		if err != nil || r.Status != 200 || string(r.Raw) != `{"ran":true}` {
-			t.Fatalf("invocation round trip: %+v %v", r, err)
+			var claims []string
+			for len(granted) > 0 {
+				claims = append(claims, <-granted)
+			}
+			t.Fatalf("invocation round trip: %+v %v (claims answered: %q)", r, err, claims)
+		}
+		// The gateway's presence check reaches the worker.
+		if _, err := gw.Request(presence, nil, 10*time.Second); err != nil {
+			t.Errorf("presence check: %v", err)
+		}
+		here.Unsubscribe()
+		wk.Flush()
+		for i := 0; ; i++ { // gone: the server answers that nobody listens
+			_, err := gw.Request(presence, nil, 10*time.Second)
+			if errors.Is(err, nats.ErrNoResponders) {
+				break
+			}
+			if i == 100 {
+				t.Fatalf("presence check of a gone worker: %v, want no responders", err)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 		// The Basis Theory bridge: the worker asks, a gateway answers.
-		reply, err = wk.RequestWithContext(ctx, "reactord.bt.gw1", []byte(`{"method":"GET","path":"/tokens/x"}`))
+		reply, err = wk.Request("reactord.bt.gw1", []byte(`{"method":"GET","path":"/tokens/x"}`), 10*time.Second)
 		if err != nil || !strings.Contains(string(reply.Data), "api answer") {
 			t.Fatalf("bridge round trip: %v %v", reply, err)
 		}

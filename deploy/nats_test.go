@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/reactord/reactord/internal/natsd"
 	"github.com/reactord/reactord/scheduler"
 )
 
@@ -137,8 +138,8 @@ func TestNATSConfigParses(t *testing.T) {
 	if len(opts.Routes) != 3 {
 		t.Errorf("routes: %v, want the three nodes", opts.Routes)
 	}
-	if opts.MaxPayload < 6<<20 {
-		t.Errorf("max_payload %d cannot carry a 5 MiB result", opts.MaxPayload)
+	if opts.MaxPayload < natsd.MaxPayload {
+		t.Errorf("max_payload %d is below the %d reactord checks for at start", opts.MaxPayload, natsd.MaxPayload)
 	}
 	if opts.SystemAccount != "SYS" {
 		t.Errorf("system account %q", opts.SystemAccount)

@@ -23,6 +23,16 @@ func OpenObject(ctx context.Context, js jetstream.JetStream) (*Object, error) {
 	return &Object{os: os}, nil
 }
 
+// BindObject opens the bundle object store without creating or changing it, for
+// processes that only read bundles.
+func BindObject(ctx context.Context, js jetstream.JetStream) (*Object, error) {
+	os, err := js.ObjectStore(ctx, ObjectBucket)
+	if err != nil {
+		return nil, fmt.Errorf("bundles: bind %s (a gateway creates it): %w", ObjectBucket, err)
+	}
+	return &Object{os: os}, nil
+}
+
 // Put implements Store.
 func (b *Object) Put(ctx context.Context, data []byte) (string, error) {
 	sha := Hash(data)

@@ -45,6 +45,9 @@ type Config struct {
 	// JetStreamReplicas is how many servers keep each stream, bucket and object
 	// store (default 1); applied at creation and reconciled on start.
 	JetStreamReplicas int
+	// JetStreamAPIPrefix reaches JetStream through another account's exported API
+	// (deploy/nats: workers use $JS.reactord.API and may only read by key).
+	JetStreamAPIPrefix string
 	DataDir           string
 	// EncryptionKey is the base64 key sealing configuration; empty uses (and creates)
 	// DataDir/encryption.key.
@@ -133,6 +136,7 @@ func (c *Config) Register(fs *flag.FlagSet, role Role) {
 	r.str(&c.NATS.TLSCA, "nats-tls-ca", "REACTORD_NATS_TLS_CA", "", "CA certificate (PEM) that verifies the NATS server")
 	r.str(&c.NATS.TLSCert, "nats-tls-cert", "REACTORD_NATS_TLS_CERT", "", "client certificate (PEM) for NATS mutual TLS")
 	r.str(&c.NATS.TLSKey, "nats-tls-key", "REACTORD_NATS_TLS_KEY", "", "client key (PEM) for NATS mutual TLS")
+	r.str(&c.JetStreamAPIPrefix, "jetstream-api-prefix", "REACTORD_JETSTREAM_API_PREFIX", "", "JetStream API prefix when JetStream is imported from another account (locked-down workers)")
 	r.integer(&c.JetStreamReplicas, "jetstream-replicas", "REACTORD_JETSTREAM_REPLICAS", 1, "servers keeping each JetStream stream, bucket and object store (3 in a cluster)")
 	if role != Worker {
 		r.str(&c.ManagementKey, "management-key", "REACTORD_MANAGEMENT_KEY", "", "the management application's API key; generated and printed once on first start when unset")

@@ -179,22 +179,32 @@ func (s *Service) connect(ctx context.Context) (err error) {
 		return fmt.Errorf("NATS at %s allows messages of %d bytes; reactord needs max_payload of at least %d (results up to 5 MiB travel as one message)",
 			s.NATSURL, mp, natsd.MaxPayload)
 	}
-	if s.js, err = jetstream.New(s.nc); err != nil {
+	if c.JetStreamAPIPrefix != "" {
+		s.js, err = jetstream.NewWithAPIPrefix(s.nc, c.JetStreamAPIPrefix)
+	} else {
+		s.js, err = jetstream.New(s.nc)
+	}
+	if err != nil {
 		return err
 	}
 	s.js = natsd.Replicated(s.js, c.JetStreamReplicas)
-	if c.EncryptionKey != "" {
+	switch {
+	case c.EncryptionKey != "":
 		s.key, err = seal.Parse(c.EncryptionKey)
-	} else {
+	case c.Gateway:
 		s.key, _, err = seal.LoadOrCreate(filepath.Join(c.DataDir, "encryption.key"))
 	}
+	// A worker without a configured key holds none: invocations carry what it needs.
 	if err != nil {
 		return fmt.Errorf("encryption key: %w", err)
 	}
-	if c.BundleStore == "" {
-		s.bundles, err = bundles.OpenObject(ctx, s.js)
-	} else {
+	switch {
+	case c.BundleStore != "":
 		s.bundles, err = bundles.Open(ctx, c.BundleStore, c.S3)
+	case c.Gateway:
+		s.bundles, err = bundles.OpenObject(ctx, s.js)
+	default: // a worker only reads what gateways stored
+		s.bundles, err = bundles.BindObject(ctx, s.js)
 	}
 	return err
 }
@@ -221,10 +231,6 @@ func (s *Service) startEngine(ctx context.Context) (err error) {
 // startWorker runs invocations of the configured tiers, keeping the pools in step
 // with the reactor records.
 func (s *Service) startWorker(ctx context.Context) error {
-	reactors, err := store.OpenReactors(ctx, s.js, s.key)
-	if err != nil {
-		return err
-	}
 	pc := s.cfg.Pools
 	pc.Logger, pc.Metrics = s.log, scheduler.NewMetrics(s.reg)
 	s.pools = scheduler.NewPools(s.eng, s.bundles, pc)
@@ -237,12 +243,28 @@ func (s *Service) startWorker(ctx context.Context) error {
 	if err := s.worker.Start(ctx); err != nil {
 		return err
 	}
-	if err := s.worker.Follow(ctx, reactors); err != nil {
-		return err
-	}
+	s.follow(ctx)
 	go s.pools.RunEvictions(ctx, 10*time.Second)
 	s.log.Info("worker started", "tiers", s.cfg.Tiers)
 	return nil
+}
+
+// follow keeps the worker's pools in step with the reactor records (warm instances
+// prepared ahead, replaced versions released). A worker without the encryption key or
+// without the right to watch the bucket (deploy/nats's locked-down workers) prepares
+// each version on its first invocation and lets idle ones expire instead.
+func (s *Service) follow(ctx context.Context) {
+	if s.key == nil {
+		s.log.Info("no encryption key: reactors are prepared on their first invocation")
+		return
+	}
+	reactors, err := store.OpenReactors(ctx, s.js, s.key)
+	if err == nil {
+		err = s.worker.Follow(ctx, reactors)
+	}
+	if err != nil {
+		s.log.Warn("cannot follow the reactor records: reactors are prepared on their first invocation", "error", err)
+	}
 }
 
 // gatewayState is the state a gateway serves from.

@@ -259,3 +259,20 @@ func cvssScore(sev *osvpb.Severity) (float64, error) {
 	}
 	return 0, errors.New("not a CVSS v3/v4 vector")
 }
+
+// Stamp identifies the offline database file's current version (modification time and
+// size); "" for the API or when the file is missing.
+func (s *Scanner) Stamp() string {
+	if s.db == "" {
+		return ""
+	}
+	p, err := zipPath(s.db)
+	if err != nil {
+		return ""
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%s %d %d", p, st.ModTime().UnixNano(), st.Size())
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/store"
 	"github.com/reactord/reactord/tokens"
+	"github.com/reactord/reactord/vulns"
 )
 
 // Config wires a Server.
@@ -62,6 +63,9 @@ type Config struct {
 	// ProxyAllowHTTP and ProxyAllowPrivate relax the destination_url checks
 	// (plain HTTP; IP addresses) for development and tests.
 	ProxyAllowHTTP, ProxyAllowPrivate bool
+	// Vulnerabilities are the open findings of deployed code that GET shows; nil
+	// shows none.
+	Vulnerabilities *vulns.Findings
 }
 
 // Server serves the API. It keeps no state beyond a request's: the stores, the

@@ -126,7 +126,7 @@ func (s *Server) getReactor(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, rec)
+	writeJSON(w, http.StatusOK, s.reactorView(rec))
 }
 
 type pagination struct {

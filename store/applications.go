@@ -322,7 +322,7 @@ var ManagementPermissions = []string{
 	"application:create", "application:delete", "application:read", "application:update",
 	"log:read", "proxy:create", "proxy:delete", "proxy:read", "proxy:update",
 	"reactor:create", "reactor:delete", "reactor:read", "reactor:update", "report:read",
-	"tenant:read", "tenant:update",
+	"tenant:read", "tenant:update", "webhook:create", "webhook:delete", "webhook:read", "webhook:update",
 }
 
 // EnsureManagement makes the deployment's management application exist with the

@@ -188,4 +188,3 @@ func (d *Dispatcher) send(ctx context.Context, w *Webhook, e Event) error {
 	}
 	return nil
 }
-

@@ -269,7 +269,11 @@ func (s *Service) startGateway(ctx context.Context) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	findings, err := s.startRescans(ctx, g, b != nil, manifests)
+	hooks, dispatcher, err := s.startWebhooks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	findings, err := s.startRescans(ctx, g, b != nil, manifests, dispatcher)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +292,8 @@ func (s *Service) startGateway(ctx context.Context) (http.Handler, error) {
 		Engine: s.eng, Auth: authn, Invoker: invoker, Builds: builds, Limits: ratelimit.New(c.RateLimit, c.RateBurst),
 		System: g.sys, Logger: s.log, Registerer: s.reg, Healthy: s.healthy,
 		Proxies: g.proxies, Proxy: px, ProxyAllowHTTP: c.ProxyAllowHTTP, ProxyAllowPrivate: c.EgressAllowPrivate,
-		Vulnerabilities: findings})
+		Vulnerabilities: findings, Webhooks: hooks, WebhookPolicy: egress.Policy{AllowPrivate: c.EgressAllowPrivate},
+		WebhookAllowHTTP: c.ProxyAllowHTTP || c.EgressAllowPrivate})
 	if err := btbridge.Serve(ctx, s.nc, btSubject, srv.Handler(), s.log); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,9 @@ package builder
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
 	"log/slog"
 	"sort"
 	"strings"
@@ -123,4 +126,24 @@ func publicID(m scan.Match) string {
 		}
 	}
 	return m.OSVID
+}
+
+// LockfilePackages lists the packages of an npm package-lock.json (v2 or v3) reachable
+// from the root package's dependencies, each with its shortest dependency path: what
+// a build of the same tree scans.
+func LockfilePackages(lock []byte) ([]Package, error) {
+	var root struct {
+		Packages map[string]struct {
+			Dependencies         map[string]string `json:"dependencies"`
+			OptionalDependencies map[string]string `json:"optionalDependencies"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal(lock, &root); err != nil {
+		return nil, fmt.Errorf("package-lock.json: %w", err)
+	}
+	direct := map[string]string{}
+	r := root.Packages[""]
+	maps.Copy(direct, r.Dependencies)
+	maps.Copy(direct, r.OptionalDependencies)
+	return tree(lock, direct)
 }

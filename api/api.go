@@ -68,6 +68,9 @@ type Config struct {
 	// Vulnerabilities are the open findings of deployed code that GET shows; nil
 	// shows none.
 	Vulnerabilities *vulns.Findings
+	// BlockCriticalAfter refuses invocations of code with a CRITICAL finding open
+	// this long (0: never).
+	BlockCriticalAfter time.Duration
 	// Webhooks stores webhooks; nil serves no /webhooks. WebhookPolicy and
 	// WebhookAllowHTTP check their URLs.
 	Webhooks         *webhooks.Store

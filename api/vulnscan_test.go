@@ -173,3 +173,66 @@ func grep(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestBlockCriticalAfter: with --block-critical-after, a CRITICAL finding open past
+// the period refuses invocations with 409 naming it; the update that removes the
+// vulnerable package unblocks.
+func TestBlockCriticalAfter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs npm packages")
+	}
+	cache, _ := os.UserCacheDir()
+	db := t.TempDir()
+	if _, err := osvtest.WriteDB(db, "GHSA-35jh-r3h4-6jhm"); err != nil { // nothing against minimist yet
+		t.Fatal(err)
+	}
+	e := start(t, func(o *service.Config) {
+		o.Build = service.BuildConfig{CacheDir: filepath.Join(cache, "reactord-test", "build"), OSVDB: db, OSVRequired: true,
+			RescanPoll: 100 * time.Millisecond}
+		o.BlockCriticalAfter = time.Nanosecond // any CRITICAL finding blocks at once
+	})
+	body := func(res map[string]string) map[string]any {
+		return map[string]any{"name": "mkdirp", "code": `module.exports = async () => ({ raw: 'ok' }); // mkdirp is installed, not loaded: it needs fs`,
+			"runtime": map[string]any{"image": "node22", "dependencies": map[string]string{"mkdirp": "0.5.1"}, "resolutions": res}}
+	}
+	resp, rec := e.do(t, "POST", "/reactors", key, body(nil))
+	if resp.StatusCode != 201 {
+		t.Fatalf("create: %d %v", resp.StatusCode, rec)
+	}
+	id := rec["id"].(string)
+	if rec = e.waitState(t, id, "creating"); rec["state"] != "active" {
+		t.Fatalf("deploy: %v", rec)
+	}
+	react := func() (int, map[string]any) {
+		resp, out := e.do(t, "POST", "/reactors/"+id+"/react", e.useKey, map[string]any{})
+		return resp.StatusCode, out
+	}
+	if status, out := react(); status != 200 {
+		t.Fatalf("react before the advisory: %d %v", status, out)
+	}
+	if _, err := osvtest.WriteDB(db, "GHSA-35jh-r3h4-6jhm", "GHSA-xvch-5gv4-984h"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, rec = e.do(t, "GET", "/reactors/"+id, key, nil); rec["vulnerabilities"] != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no finding recorded")
+		}
+	}
+	status, out := react()
+	if detail, _ := out["detail"].(string); status != 409 || !strings.Contains(detail, "CVE-2021-44906") || !strings.Contains(detail, "minimist@0.0.8") {
+		t.Fatalf("react with a CRITICAL finding: %d %v", status, out)
+	}
+	resp, rec = e.do(t, "PUT", "/reactors/"+id, key, body(map[string]string{"minimist": "1.2.8"}))
+	if resp.StatusCode != 200 {
+		t.Fatalf("update: %d %v", resp.StatusCode, rec)
+	}
+	if rec = e.waitState(t, id, "updating"); rec["state"] != "active" || rec["vulnerabilities"] != nil {
+		t.Fatalf("after the fix: %v", rec)
+	}
+	if status, out := react(); status != 200 {
+		t.Fatalf("react after the fix: %d %v", status, out)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,7 +31,15 @@ const (
 
 // Manifests remembers the resolved package tree of every built bundle, by the bundle's
 // sha256, so that deployed code can be rescanned without building it again.
-type Manifests struct{ kv jetstream.KeyValue }
+// Each gateway follows the revision of every entry: a finding holds for the
+// manifest revision it was found in, since a rebuild can record another tree under
+// the same bundle (a dependency the code never loads is not in the bundle).
+type Manifests struct {
+	kv jetstream.KeyValue
+
+	mu   sync.RWMutex
+	revs map[string]uint64
+}
 
 // OpenManifests opens (or creates) the manifest bucket.
 func OpenManifests(ctx context.Context, js jetstream.JetStream) (*Manifests, error) {
@@ -38,7 +47,64 @@ func OpenManifests(ctx context.Context, js jetstream.JetStream) (*Manifests, err
 	if err != nil {
 		return nil, fmt.Errorf("vulns: open %s: %w", ManifestsBucket, err)
 	}
-	return &Manifests{kv: kv}, nil
+	return &Manifests{kv: kv, revs: map[string]uint64{}}, nil
+}
+
+// Follow keeps the revisions current until ctx ends; it returns once they hold what
+// the bucket held when it was called.
+func (m *Manifests) Follow(ctx context.Context) error {
+	w, err := m.kv.WatchAll(ctx, jetstream.MetaOnly())
+	if err != nil {
+		return fmt.Errorf("vulns: watch %s: %w", ManifestsBucket, err)
+	}
+	return follow(ctx, w, func(e jetstream.KeyValueEntry) {
+		m.mu.Lock()
+		if e.Operation() == jetstream.KeyValuePut {
+			m.revs[e.Key()] = max(m.revs[e.Key()], e.Revision())
+		} else {
+			delete(m.revs, e.Key())
+		}
+		m.mu.Unlock()
+	})
+}
+
+// Revision is the revision of bundle sha's manifest (0: none).
+func (m *Manifests) Revision(sha string) uint64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.revs[sha]
+}
+
+// follow feeds the watcher's entries to apply until ctx ends, returning once the
+// initial values were applied.
+func follow(ctx context.Context, w jetstream.KeyWatcher, apply func(jetstream.KeyValueEntry)) error {
+	ready := make(chan struct{})
+	go func() {
+		defer w.Stop()
+		once := sync.OnceFunc(func() { close(ready) })
+		defer once()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e == nil {
+					once()
+					continue
+				}
+				apply(e)
+			}
+		}
+	}()
+	select {
+	case <-ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // manifestPackage is what a rescan needs of a builder.Package.
@@ -58,31 +124,36 @@ func (m *Manifests) Put(ctx context.Context, sha string, pkgs []builder.Package)
 	if err != nil {
 		return err
 	}
-	if _, err := m.kv.Put(ctx, sha, b); err != nil {
+	rev, err := m.kv.Put(ctx, sha, b)
+	if err != nil {
 		return fmt.Errorf("vulns: record the packages of bundle %s: %w", sha, err)
 	}
+	m.mu.Lock()
+	m.revs[sha] = max(m.revs[sha], rev)
+	m.mu.Unlock()
 	return nil
 }
 
-// Get returns the packages of bundle sha; ok is false for a bundle with no manifest
+// Get returns the packages of bundle sha; rev is 0 for a bundle with no manifest
 // (published with `reactord publish`, or built before manifests were kept).
-func (m *Manifests) Get(ctx context.Context, sha string) (pkgs []builder.Package, ok bool, err error) {
+// The revision identifies this version of the manifest.
+func (m *Manifests) Get(ctx context.Context, sha string) (pkgs []builder.Package, rev uint64, err error) {
 	e, err := m.kv.Get(ctx, sha)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
-		return nil, false, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("vulns: packages of bundle %s: %w", sha, err)
+		return nil, 0, fmt.Errorf("vulns: packages of bundle %s: %w", sha, err)
 	}
 	var in []manifestPackage
 	if err := json.Unmarshal(e.Value(), &in); err != nil {
-		return nil, false, fmt.Errorf("vulns: packages of bundle %s: %w", sha, err)
+		return nil, 0, fmt.Errorf("vulns: packages of bundle %s: %w", sha, err)
 	}
 	pkgs = make([]builder.Package, len(in))
 	for i, p := range in {
 		pkgs[i] = builder.Package{Name: p.Name, Version: p.Version, DependencyPath: p.DependencyPath}
 	}
-	return pkgs, true, nil
+	return pkgs, e.Revision(), nil
 }
 
 // Finding is an open HIGH or CRITICAL advisory against a deployed resource: the fields
@@ -95,10 +166,12 @@ type Finding struct {
 // key identifies a finding across rescans and bundle versions.
 func (f Finding) key() string { return f.ID + " " + f.Name + "@" + f.Version }
 
-// storedFinding is a Finding with the bundle it was found in.
+// storedFinding is a Finding with the bundle, and the revision of its manifest, it
+// was found in.
 type storedFinding struct {
 	Finding
-	Bundle string `json:"bundle"`
+	Bundle   string `json:"bundle"`
+	Manifest uint64 `json:"manifest"`
 }
 
 // record is the findings of one resource.
@@ -112,19 +185,21 @@ type record struct {
 // Findings holds the open findings of every resource, in a key-value bucket shared by
 // the cluster and followed in memory by each gateway.
 type Findings struct {
-	kv jetstream.KeyValue
+	kv        jetstream.KeyValue
+	manifests *Manifests
 
 	mu    sync.RWMutex
 	byKey map[string]*record
 }
 
-// OpenFindings opens (or creates) the findings bucket.
-func OpenFindings(ctx context.Context, js jetstream.JetStream) (*Findings, error) {
+// OpenFindings opens (or creates) the findings bucket; findings hold for the
+// manifests they were found in.
+func OpenFindings(ctx context.Context, js jetstream.JetStream, manifests *Manifests) (*Findings, error) {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: FindingsBucket, History: 1, Storage: jetstream.FileStorage})
 	if err != nil {
 		return nil, fmt.Errorf("vulns: open %s: %w", FindingsBucket, err)
 	}
-	return &Findings{kv: kv, byKey: map[string]*record{}}, nil
+	return &Findings{kv: kv, manifests: manifests, byKey: map[string]*record{}}, nil
 }
 
 func findingKey(kind, id string) string { return kind + "." + id }
@@ -136,45 +211,28 @@ func (f *Findings) Follow(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("vulns: watch %s: %w", FindingsBucket, err)
 	}
-	ready := make(chan struct{})
-	go func() {
-		defer w.Stop()
-		once := sync.OnceFunc(func() { close(ready) })
-		defer once()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				if e == nil {
-					once()
-					continue
-				}
-				f.mu.Lock()
-				var r record
-				if e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &r) == nil {
-					f.byKey[e.Key()] = &r
-				} else {
-					delete(f.byKey, e.Key())
-				}
-				f.mu.Unlock()
-			}
+	return follow(ctx, w, func(e jetstream.KeyValueEntry) {
+		f.mu.Lock()
+		var r record
+		if e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &r) == nil {
+			f.byKey[e.Key()] = &r
+		} else {
+			delete(f.byKey, e.Key())
 		}
-	}()
-	select {
-	case <-ready:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+		f.mu.Unlock()
+	})
+}
+
+// current reports whether a stored finding still holds: its bundle is served and its
+// manifest was not replaced by a rebuild.
+func (f *Findings) current(sf storedFinding, serving []string) bool {
+	return (serving == nil || slices.Contains(serving, sf.Bundle)) && f.manifests.Revision(sf.Bundle) == sf.Manifest
 }
 
 // Open returns the open findings of a resource found in the bundles it serves now:
 // a finding of a bundle an update replaced is resolved (the new bundle passed its
-// build's scan). Sorted by package name and id; nil when none.
+// build's scan), and so is one of a manifest a rebuild replaced. Sorted by package
+// name and id; nil when none.
 func (f *Findings) Open(kind, id string, serving []string) []Finding {
 	f.mu.RLock()
 	r := f.byKey[findingKey(kind, id)]
@@ -185,7 +243,7 @@ func (f *Findings) Open(kind, id string, serving []string) []Finding {
 	var out []Finding
 	seen := map[string]bool{}
 	for _, sf := range r.Findings {
-		if slices.Contains(serving, sf.Bundle) && !seen[sf.key()] {
+		if serving != nil && f.current(sf, serving) && !seen[sf.key()] {
 			seen[sf.key()] = true
 			out = append(out, sf.Finding)
 		}
@@ -260,7 +318,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for _, r := range c.f.byKey {
 		seen := map[string]bool{}
 		for _, sf := range r.Findings {
-			if !seen[sf.key()] {
+			if c.f.current(sf, nil) && !seen[sf.key()] {
 				seen[sf.key()] = true
 				counts[sf.Severity]++
 			}
@@ -270,4 +328,26 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for sev, n := range counts {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), sev)
 	}
+}
+
+// Blocking returns the oldest CRITICAL finding of open that has been open for at least
+// after, or nil (always nil when after is not positive): Basis Theory blocks the
+// invocation of code with unresolved CRITICAL findings after a remediation period.
+func Blocking(open []Finding, after time.Duration, now time.Time) *Finding {
+	if after <= 0 {
+		return nil
+	}
+	var oldest *Finding
+	for i, f := range open {
+		if f.Severity == "CRITICAL" && now.Sub(f.DiscoveredAt) >= after && (oldest == nil || f.DiscoveredAt.Before(oldest.DiscoveredAt)) {
+			oldest = &open[i]
+		}
+	}
+	return oldest
+}
+
+// Describe names a finding for messages: id, severity, package and dependency path.
+func (f Finding) Describe() string {
+	return fmt.Sprintf("%s (%s) in %s@%s (dependency path %s), discovered at %s", f.ID, f.Severity, f.Name, f.Version,
+		strings.Join(f.DependencyPath, " > "), f.DiscoveredAt.UTC().Format(time.RFC3339))
 }

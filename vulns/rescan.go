@@ -291,7 +291,7 @@ func (r *Rescanner) prune(ctx context.Context) error {
 			}
 			continue
 		}
-		kept := slices.DeleteFunc(slices.Clone(rec.Findings), func(f storedFinding) bool { return !slices.Contains(bundles, f.Bundle) })
+		kept := slices.DeleteFunc(slices.Clone(rec.Findings), func(sf storedFinding) bool { return len(bundles) == 0 || !r.cfg.Findings.current(sf, bundles) })
 		if len(kept) == len(rec.Findings) {
 			continue
 		}
@@ -334,32 +334,37 @@ func (r *Rescanner) RescanAll(ctx context.Context) (Stats, error) {
 		return st, err
 	}
 	st.Resources = len(list)
-	results := map[string][]builder.Vulnerability{}
+	type result struct {
+		vulns    []builder.Vulnerability
+		manifest uint64
+	}
+	results := map[string]result{}
 	live := map[string]bool{}
 	for _, d := range list {
 		live[findingKey(d.kind, d.id)] = true
 		var found []storedFinding
 		for _, sha := range d.bundles {
 			st.Bundles++
-			vulns, seen := results[sha]
+			res, seen := results[sha]
 			if !seen {
-				pkgs, ok, err := r.cfg.Manifests.Get(ctx, sha)
+				pkgs, rev, err := r.cfg.Manifests.Get(ctx, sha)
 				if err != nil {
 					return st, err
 				}
-				if !ok {
+				res.manifest = rev
+				if rev == 0 {
 					st.Unknown++
 				} else if len(pkgs) > 0 {
-					_, vulns, err = r.cfg.Scanner.Scan(ctx, pkgs)
+					_, res.vulns, err = r.cfg.Scanner.Scan(ctx, pkgs)
 					if err != nil {
 						return st, err
 					}
 					st.Scanned++
 				}
-				results[sha] = vulns
+				results[sha] = res
 			}
-			for _, v := range vulns {
-				found = append(found, storedFinding{Finding: Finding{Vulnerability: v}, Bundle: sha})
+			for _, v := range res.vulns {
+				found = append(found, storedFinding{Finding: Finding{Vulnerability: v}, Bundle: sha, Manifest: res.manifest})
 			}
 		}
 		isNew, err := r.record(ctx, d, found)
@@ -443,7 +448,7 @@ func sameFindings(a, b []storedFinding) bool {
 		return false
 	}
 	for i := range a {
-		if a[i].key() != b[i].key() || a[i].Bundle != b[i].Bundle {
+		if a[i].key() != b[i].key() || a[i].Bundle != b[i].Bundle || a[i].Manifest != b[i].Manifest {
 			return false
 		}
 	}

@@ -47,11 +47,14 @@ func newFixture(tb testing.TB) fixture {
 	if f.manifests, err = OpenManifests(ctx, js); err != nil {
 		tb.Fatal(err)
 	}
-	if f.findings, err = OpenFindings(ctx, js); err != nil {
-		tb.Fatal(err)
-	}
 	fctx, cancel := context.WithCancel(ctx)
 	tb.Cleanup(cancel)
+	if err := f.manifests.Follow(fctx); err != nil {
+		tb.Fatal(err)
+	}
+	if f.findings, err = OpenFindings(ctx, js, f.manifests); err != nil {
+		tb.Fatal(err)
+	}
 	if err := f.findings.Follow(fctx); err != nil {
 		tb.Fatal(err)
 	}
@@ -181,4 +184,29 @@ func BenchmarkRescan1000(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/1000, "ms/artifact")
+}
+
+func TestBlocking(t *testing.T) {
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	f := func(sev string, age time.Duration) Finding {
+		return Finding{Vulnerability: builder.Vulnerability{ID: sev + age.String(), Severity: sev}, DiscoveredAt: now.Add(-age)}
+	}
+	tests := []struct {
+		name  string
+		open  []Finding
+		after time.Duration
+		want  string // the blocking finding's id, "" for none
+	}{
+		{"policy off", []Finding{f("CRITICAL", 100*time.Hour)}, 0, ""},
+		{"critical too young", []Finding{f("CRITICAL", time.Hour)}, 72 * time.Hour, ""},
+		{"critical old enough", []Finding{f("CRITICAL", 73*time.Hour)}, 72 * time.Hour, "CRITICAL73h0m0s"},
+		{"high never blocks", []Finding{f("HIGH", 500*time.Hour)}, 72 * time.Hour, ""},
+		{"the oldest is named", []Finding{f("CRITICAL", 80*time.Hour), f("CRITICAL", 90*time.Hour)}, 72 * time.Hour, "CRITICAL90h0m0s"},
+	}
+	for _, tc := range tests {
+		got := Blocking(tc.open, tc.after, now)
+		if (got == nil) != (tc.want == "") || (got != nil && got.ID != tc.want) {
+			t.Errorf("%s: got %+v, want %q", tc.name, got, tc.want)
+		}
+	}
 }

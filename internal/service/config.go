@@ -66,6 +66,9 @@ type Config struct {
 	Build BuildConfig
 	// Runtime configures the engine (compilation cache, async host operations).
 	Runtime runtime.Config
+	// BlockCriticalAfter refuses invocations of deployed code with a CRITICAL
+	// vulnerability finding open this long (0: never).
+	BlockCriticalAfter time.Duration
 	// EgressAllowPrivate lets reactor fetch and proxy destinations reach loopback,
 	// private, link-local and metadata addresses (local development and tests).
 	EgressAllowPrivate bool
@@ -127,6 +130,7 @@ func (c *Config) Register(fs *flag.FlagSet, role Role) {
 		r.str(&c.Build.OSVAPI, "osv-api", "REACTORD_OSV_API", vulns.DefaultAPI, "OSV API URL used when --osv-db is unset; empty scans nothing")
 		r.boolean(&c.Build.OSVRequired, "osv-required", "REACTORD_OSV_REQUIRED", "fail node22 builds whose vulnerability scan cannot run (vulnerability_scan_unavailable) instead of building them unscanned")
 		r.duration(&c.Build.RescanInterval, "osv-rescan-interval", "REACTORD_OSV_RESCAN_INTERVAL", 24*time.Hour, "time between vulnerability rescans of deployed node22 code (also rescanned when the --osv-db file changes)")
+		r.duration(&c.BlockCriticalAfter, "block-critical-after", "REACTORD_BLOCK_CRITICAL_AFTER", 0, "refuse invocations of reactors and proxies with a CRITICAL vulnerability finding open this long; 0 never refuses")
 		r.str(&c.Build.CacheDir, "build-cache", "REACTORD_BUILD_CACHE", "", "npm cache and build records of node22 builds; default DATA_DIR/build")
 		r.str(&c.Build.Registry, "npm-registry", "REACTORD_NPM_REGISTRY", "", "npm registry URL for node22 builds")
 		r.integer(&c.Build.Concurrency, "build-concurrency", "REACTORD_BUILD_CONCURRENCY", 1, "node22 builds this gateway runs at once")
@@ -173,7 +177,7 @@ func (c *Config) Validate() error {
 		bad("build-concurrency", "must be 1 or more, not %d", c.Build.Concurrency)
 	}
 	for name, d := range map[string]time.Duration{"result-ttl": c.ResultTTL, "idle-ttl": c.Pools.IdleTTL,
-		"queue-wait": c.Pools.QueueWait, "drain-timeout": c.DrainTimeout, "osv-rescan-interval": c.Build.RescanInterval} {
+		"queue-wait": c.Pools.QueueWait, "drain-timeout": c.DrainTimeout, "osv-rescan-interval": c.Build.RescanInterval, "block-critical-after": c.BlockCriticalAfter} {
 		if d < 0 {
 			bad(name, "must not be negative, not %s", d)
 		}

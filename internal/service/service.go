@@ -292,7 +292,7 @@ func (s *Service) startGateway(ctx context.Context) (http.Handler, error) {
 		Engine: s.eng, Auth: authn, Invoker: invoker, Builds: builds, Limits: ratelimit.New(c.RateLimit, c.RateBurst),
 		System: g.sys, Logger: s.log, Registerer: s.reg, Healthy: s.healthy,
 		Proxies: g.proxies, Proxy: px, ProxyAllowHTTP: c.ProxyAllowHTTP, ProxyAllowPrivate: c.EgressAllowPrivate,
-		Vulnerabilities: findings, Webhooks: hooks, WebhookPolicy: egress.Policy{AllowPrivate: c.EgressAllowPrivate},
+		Vulnerabilities: findings, BlockCriticalAfter: c.BlockCriticalAfter, Webhooks: hooks, WebhookPolicy: egress.Policy{AllowPrivate: c.EgressAllowPrivate},
 		WebhookAllowHTTP: c.ProxyAllowHTTP || c.EgressAllowPrivate})
 	if err := btbridge.Serve(ctx, s.nc, btSubject, srv.Handler(), s.log); err != nil {
 		return nil, err

@@ -19,7 +19,10 @@ import (
 // it on a schedule; one gateway of a cluster rescans at a time.
 func (s *Service) startRescans(ctx context.Context, g gatewayState, builds bool, manifests *vulns.Manifests, hooks *webhooks.Dispatcher) (*vulns.Findings, error) {
 	c := s.cfg.Build
-	findings, err := vulns.OpenFindings(ctx, s.js)
+	if err := manifests.Follow(ctx); err != nil {
+		return nil, err
+	}
+	findings, err := vulns.OpenFindings(ctx, s.js, manifests)
 	if err != nil {
 		return nil, err
 	}

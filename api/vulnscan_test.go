@@ -236,3 +236,103 @@ func TestBlockCriticalAfter(t *testing.T) {
 		t.Fatalf("react after the fix: %d %v", status, out)
 	}
 }
+
+// TestLifecycleWebhooks: creating, updating and deleting a reactor send
+// reactor.created, reactor.updated and reactor.deleted, each once, signed; a webhook
+// URL on a loopback address is refused when the egress policy forbids it.
+func TestLifecycleWebhooks(t *testing.T) {
+	e := start(t, func(o *service.Config) { o.EgressAllowPrivate = true })
+	type delivery struct {
+		typ, id string
+		ok      bool
+	}
+	var mu sync.Mutex
+	var got []delivery
+	var secret string
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var body struct {
+			Event struct{ ID, Type string } `json:"event"`
+		}
+		json.Unmarshal(b, &body)
+		mu.Lock()
+		got = append(got, delivery{body.Event.Type, body.Event.ID, webhooks.Verify(secret, b, r.Header.Get("BT-SIGNATURE"))})
+		mu.Unlock()
+	}))
+	defer receiver.Close()
+	resp, hook := e.do(t, "POST", "/webhooks", key, map[string]any{"name": "lifecycle", "url": receiver.URL,
+		"events": []string{"reactor.created", "reactor.updated", "reactor.deleted"}})
+	if resp.StatusCode != 201 {
+		t.Fatalf("create webhook: %d %v", resp.StatusCode, hook)
+	}
+	mu.Lock()
+	secret = hook["signing_secret"].(string)
+	mu.Unlock()
+	for _, bad := range []map[string]any{
+		{"name": "x", "url": receiver.URL, "events": []string{"reactor.nonsense"}},
+		{"name": "x", "url": "ftp://example.com", "events": []string{"reactor.created"}},
+		{"url": receiver.URL, "events": []string{"reactor.created"}},
+	} {
+		if resp, out := e.do(t, "POST", "/webhooks", key, bad); resp.StatusCode != 400 || out["errors"] == nil {
+			t.Errorf("POST %v: %d %v", bad, resp.StatusCode, out)
+		}
+	}
+	if resp, _ := e.do(t, "POST", "/webhooks", e.useKey, map[string]any{"name": "x", "url": receiver.URL, "events": []string{"reactor.created"}}); resp.StatusCode != 403 {
+		t.Errorf("POST /webhooks without webhook:create: %d", resp.StatusCode)
+	}
+
+	resp, rec := e.do(t, "POST", "/reactors", key, map[string]any{"name": "r", "code": "module.exports = async () => ({ raw: 1 })"})
+	if resp.StatusCode != 201 {
+		t.Fatalf("create: %d %v", resp.StatusCode, rec)
+	}
+	id := rec["id"].(string)
+	if resp, out := e.do(t, "PUT", "/reactors/"+id, key, map[string]any{"name": "r2", "code": "module.exports = async () => ({ raw: 2 })"}); resp.StatusCode != 200 {
+		t.Fatalf("update: %d %v", resp.StatusCode, out)
+	}
+	if resp, _ := e.do(t, "DELETE", "/reactors/"+id, key, nil); resp.StatusCode != 204 {
+		t.Fatalf("delete: %d", resp.StatusCode)
+	}
+	want := []string{"reactor.created", "reactor.updated", "reactor.deleted"}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= len(want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries %v, want %v", got, want)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	seen := map[string]bool{}
+	for i, d := range got {
+		if i >= len(want) || d.typ != want[i] || !d.ok || seen[d.id] {
+			t.Errorf("delivery %d: %+v (want %s, signed, a new event id)", i, d, want[min(i, len(want)-1)])
+		}
+		seen[d.id] = true
+	}
+
+	if resp, _ := e.do(t, "DELETE", "/webhooks/"+hook["id"].(string), key, nil); resp.StatusCode != 204 {
+		t.Errorf("delete webhook: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "GET", "/webhooks/"+hook["id"].(string), key, nil); resp.StatusCode != 404 {
+		t.Errorf("GET a deleted webhook: %d", resp.StatusCode)
+	}
+}
+
+// TestWebhookURLPolicy: without --egress-allow-private a webhook cannot name a
+// loopback or metadata address, nor use plain HTTP.
+func TestWebhookURLPolicy(t *testing.T) {
+	e := start(t)
+	for _, u := range []string{"https://127.0.0.1/hook", "https://169.254.169.254/latest", "https://[::1]/x", "http://example.com/hook"} {
+		resp, out := e.do(t, "POST", "/webhooks", key, map[string]any{"name": "x", "url": u, "events": []string{"reactor.created"}})
+		if errs, _ := out["errors"].(map[string]any); resp.StatusCode != 400 || errs["url"] == nil {
+			t.Errorf("POST url %s: %d %v", u, resp.StatusCode, out)
+		}
+	}
+	if resp, out := e.do(t, "POST", "/webhooks", key, map[string]any{"name": "x", "url": "https://hooks.example.com/x", "events": []string{"reactor.created"}}); resp.StatusCode != 201 {
+		t.Errorf("a public https URL: %d %v", resp.StatusCode, out)
+	}
+}

@@ -277,6 +277,9 @@ func (s *Service) startGateway(ctx context.Context) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.followResources(ctx, dispatcher, g.sys.TenantID); err != nil {
+		return nil, err
+	}
 	builds := lifecycle.New(lifecycle.Config{Reactors: g.reactors, Proxies: g.proxies, Builder: b, Bundles: s.bundles,
 		Engine: s.eng, Concurrency: c.Build.Concurrency, Logger: s.log})
 	if err := builds.Start(ctx); err != nil {

@@ -63,6 +63,11 @@ func (s *Service) startWebhooks(ctx context.Context) (*webhooks.Store, *webhooks
 	return st, d, nil
 }
 
+// followResources sends the reactor and proxy lifecycle events.
+func (s *Service) followResources(ctx context.Context, d *webhooks.Dispatcher, tenantID string) error {
+	return d.FollowResources(ctx, s.js, tenantID)
+}
+
 // notifyDiscoveries sends reactor.vulnerabilities_discovered and
 // proxy.vulnerabilities_discovered events.
 func notifyDiscoveries(hooks *webhooks.Dispatcher, tenantID string, log *slog.Logger) func(context.Context, vulns.Discovery) {

@@ -261,7 +261,7 @@ func TestLifecycleWebhooks(t *testing.T) {
 	}))
 	defer receiver.Close()
 	resp, hook := e.do(t, "POST", "/webhooks", key, map[string]any{"name": "lifecycle", "url": receiver.URL,
-		"events": []string{"reactor.created", "reactor.updated", "reactor.deleted"}})
+		"events": []string{"reactor.created", "reactor.updated", "reactor.deleted", "reactor.build_failed"}})
 	if resp.StatusCode != 201 {
 		t.Fatalf("create webhook: %d %v", resp.StatusCode, hook)
 	}
@@ -292,7 +292,12 @@ func TestLifecycleWebhooks(t *testing.T) {
 	if resp, _ := e.do(t, "DELETE", "/reactors/"+id, key, nil); resp.StatusCode != 204 {
 		t.Fatalf("delete: %d", resp.StatusCode)
 	}
-	want := []string{"reactor.created", "reactor.updated", "reactor.deleted"}
+	// A node22 reactor whose code does not build.
+	if resp, out := e.do(t, "POST", "/reactors", key, map[string]any{"name": "broken", "code": "module.exports = (",
+		"runtime": map[string]any{"image": "node22"}}); resp.StatusCode != 201 {
+		t.Fatalf("create node22: %d %v", resp.StatusCode, out)
+	}
+	want := []string{"reactor.created", "reactor.updated", "reactor.deleted", "reactor.created", "reactor.build_failed"}
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		mu.Lock()
 		n := len(got)

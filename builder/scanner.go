@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"log/slog"
+	"maps"
 	"sort"
 	"strings"
 

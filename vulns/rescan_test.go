@@ -21,6 +21,7 @@ import (
 type fixture struct {
 	js        jetstream.JetStream
 	reactors  *store.Reactors
+	proxies   *store.Proxies
 	manifests *Manifests
 	findings  *Findings
 }
@@ -44,6 +45,9 @@ func newFixture(tb testing.TB) fixture {
 	if f.reactors, err = store.OpenReactors(ctx, js, key); err != nil {
 		tb.Fatal(err)
 	}
+	if f.proxies, err = store.OpenProxies(ctx, js, key); err != nil {
+		tb.Fatal(err)
+	}
 	if f.manifests, err = OpenManifests(ctx, js); err != nil {
 		tb.Fatal(err)
 	}
@@ -63,7 +67,7 @@ func newFixture(tb testing.TB) fixture {
 
 func (f fixture) rescanner(tb testing.TB, holder string, scanner *builder.Scanner) *Rescanner {
 	tb.Helper()
-	r, err := NewRescanner(context.Background(), Config{JS: f.js, Reactors: f.reactors, Scanner: scanner, Manifests: f.manifests,
+	r, err := NewRescanner(context.Background(), Config{JS: f.js, Reactors: f.reactors, Proxies: f.proxies, Scanner: scanner, Manifests: f.manifests,
 		Findings: f.findings, Poll: 200 * time.Millisecond, Holder: holder, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		tb.Fatal(err)
@@ -132,18 +136,35 @@ func TestRescanAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.deploy(t, 2, []builder.Package{{Name: "lodash", Version: "4.17.20", DependencyPath: []string{"lodash"}}})
+	// A proxy whose response transform serves a vulnerable tree too.
+	if err := f.manifests.Put(ctx, "proxybundle", []builder.Package{{Name: "minimist", Version: "1.2.5", DependencyPath: []string{"minimist"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.proxies.Create(ctx, &store.Proxy{ID: "p1", Name: "proxy", Key: "k", DestinationURL: "https://example.com", CreatedAt: time.Now(),
+		ResponseTransforms: []store.ProxyTransform{{Type: "code", Code: "x", Runtime: &store.Runtime{Image: "node22"}, Bundle: "proxybundle"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := osvtest.WriteDB(db, "GHSA-35jh-r3h4-6jhm", "GHSA-xvch-5gv4-984h"); err != nil {
+		t.Fatal(err)
+	}
 	var notified []Discovery
 	r := f.rescanner(t, "a", builder.NewScanner(db, "", true, nil))
 	r.cfg.Notify = func(_ context.Context, d Discovery) { notified = append(notified, d) }
 	st, err := r.RescanAll(ctx)
-	if err != nil || st.Resources != 2 || st.Scanned != 2 || st.Discoveries != 2 || len(notified) != 2 {
+	if err != nil || st.Resources != 3 || st.Scanned != 3 || st.Discoveries != 3 || len(notified) != 3 {
 		t.Fatalf("first rescan: %+v, %v, notified %d", st, err, len(notified))
+	}
+	if p := notified[2]; p.Kind != Proxy || p.ID != "p1" || p.New[0].ID != "CVE-2021-44906" || p.New[0].Severity != "CRITICAL" {
+		t.Errorf("proxy discovery %+v", p)
+	}
+	if open := f.findings.Open(Proxy, "p1", []string{"proxybundle"}); len(open) != 1 {
+		t.Errorf("proxy findings %+v", open)
 	}
 	first := notified[0].New[0]
 	if first.ID != "CVE-2021-23337" || first.Severity != "HIGH" || first.DiscoveredAt.IsZero() {
 		t.Errorf("finding %+v", first)
 	}
-	if st, err = r.RescanAll(ctx); err != nil || st.Discoveries != 0 || len(notified) != 2 {
+	if st, err = r.RescanAll(ctx); err != nil || st.Discoveries != 0 || len(notified) != 3 {
 		t.Fatalf("second rescan: %+v, %v, notified %d", st, err, len(notified))
 	}
 	rec, _, _ := f.findings.stored(ctx, Reactor, "r-0000")

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/reactord/reactord/auth"
+	"github.com/reactord/reactord/egress"
 	"github.com/reactord/reactord/internal/apierror"
 	"github.com/reactord/reactord/internal/ratelimit"
 	"github.com/reactord/reactord/internal/trace"
@@ -27,6 +28,8 @@ import (
 	"github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/store"
 	"github.com/reactord/reactord/tokens"
+	"github.com/reactord/reactord/vulns"
+	"github.com/reactord/reactord/webhooks"
 )
 
 // Config wires a Server.
@@ -62,6 +65,17 @@ type Config struct {
 	// ProxyAllowHTTP and ProxyAllowPrivate relax the destination_url checks
 	// (plain HTTP; IP addresses) for development and tests.
 	ProxyAllowHTTP, ProxyAllowPrivate bool
+	// Vulnerabilities are the open findings of deployed code that GET shows; nil
+	// shows none.
+	Vulnerabilities *vulns.Findings
+	// BlockCriticalAfter refuses invocations of code with a CRITICAL finding open
+	// this long (0: never).
+	BlockCriticalAfter time.Duration
+	// Webhooks stores webhooks; nil serves no /webhooks. WebhookPolicy and
+	// WebhookAllowHTTP check their URLs.
+	Webhooks         *webhooks.Store
+	WebhookPolicy    egress.Policy
+	WebhookAllowHTTP bool
 }
 
 // Server serves the API. It keeps no state beyond a request's: the stores, the
@@ -123,6 +137,9 @@ func New(cfg Config) *Server {
 		s.route("DELETE /proxies/{id}", "proxy:delete", s.deleteProxy)
 		s.mux.HandleFunc("/proxy", s.invokeProxy)
 		s.mux.HandleFunc("/proxy/", s.invokeProxy)
+	}
+	if cfg.Webhooks != nil {
+		s.routeWebhooks()
 	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -59,6 +59,10 @@ var permissionCatalog = []permission{
 	{"tenant:invitation:update", "Update Tenant Invitations", []string{appManagement}},
 	{"tenant:invitation:delete", "Delete Tenant Invitations", []string{appManagement}},
 	{"report:read", "Read reports", []string{appManagement}},
+	{"webhook:read", "Read Webhooks", []string{appManagement}},
+	{"webhook:create", "Create Webhooks", []string{appManagement}},
+	{"webhook:update", "Update Webhooks", []string{appManagement}},
+	{"webhook:delete", "Delete Webhooks", []string{appManagement}},
 }
 
 // permissionAllowed reports whether an application of type appType may hold perm.

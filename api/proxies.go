@@ -163,7 +163,7 @@ func (s *Server) lookupProxy(w http.ResponseWriter, r *http.Request) (*store.Pro
 
 func (s *Server) getProxy(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	if rec, ok := s.lookupProxy(w, r); ok {
-		writeJSON(w, http.StatusOK, rec)
+		writeJSON(w, http.StatusOK, s.proxyView(rec))
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/reactord/reactord/proxy"
 	"github.com/reactord/reactord/store"
 	"github.com/reactord/reactord/tokens"
+	"github.com/reactord/reactord/vulns"
 )
 
 // proxyMethods are the methods the seeds list for /proxy.
@@ -82,6 +83,9 @@ func (s *Server) proxyCall(w http.ResponseWriter, r *http.Request) (*proxy.Call,
 		}
 		if px.State == store.StateCreating || px.State == store.StateFailed {
 			return nil, proxy.Errorf(http.StatusConflict, "the proxy cannot be invoked in state %s", px.State)
+		}
+		if f := s.vulnerabilityPolicy(w, vulns.Proxy, px.ID, vulns.ProxyBundles(px)); f != nil {
+			return nil, proxy.Errorf(http.StatusConflict, "%s", blockedMessage("proxy", px.ID, f, s.cfg.BlockCriticalAfter))
 		}
 		c.Proxy, c.Destination, appID = px, px.DestinationURL, px.ApplicationID
 	} else if c.Destination = r.Header.Get("BT-PROXY-URL"); c.Destination == "" {

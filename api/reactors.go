@@ -14,6 +14,7 @@ import (
 	"github.com/reactord/reactord/auth"
 	"github.com/reactord/reactord/internal/trace"
 	"github.com/reactord/reactord/store"
+	"github.com/reactord/reactord/vulns"
 )
 
 type reactorRequest struct {
@@ -126,7 +127,7 @@ func (s *Server) getReactor(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, rec)
+	writeJSON(w, http.StatusOK, s.reactorView(rec))
 }
 
 type pagination struct {
@@ -232,6 +233,12 @@ func (s *Server) reactRequest(w http.ResponseWriter, r *http.Request) (json.RawM
 		return nil, nil, false
 	}
 	rec, ok := s.lookup(w, r)
+	if ok {
+		if f := s.vulnerabilityPolicy(w, vulns.Reactor, rec.ID, vulns.ReactorBundles(rec)); f != nil {
+			writeError(w, r, http.StatusConflict, "Conflict", blockedMessage("reactor", rec.ID, f, s.cfg.BlockCriticalAfter), nil)
+			return nil, nil, false
+		}
+	}
 	return q.Args, rec, ok
 }
 

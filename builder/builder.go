@@ -22,12 +22,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/reactord/reactord/builder/internal/scan"
 	"github.com/reactord/reactord/bundles"
 	"github.com/reactord/reactord/images"
 	"github.com/reactord/reactord/runtime"
@@ -63,6 +61,9 @@ type Config struct {
 	OSVDB string
 	// OSVAPI is an OSV API base URL (https://api.osv.dev) used when OSVDB is empty.
 	OSVAPI string
+	// OSVRequired fails a build whose scan cannot run (CodeScanUnavailable) instead
+	// of passing it unscanned.
+	OSVRequired bool
 	// Store receives bundles; nil means a filesystem store under CacheDir/bundles.
 	Store bundles.Store
 	// Engine, when set, loads every bundle once before it is accepted, so code that
@@ -83,7 +84,7 @@ type Builder struct {
 	log     *slog.Logger
 	npm     string
 	store   bundles.Store
-	scanner *scan.Scanner
+	scanner *Scanner
 
 	mu    sync.Mutex
 	locks map[string]chan struct{}
@@ -121,7 +122,7 @@ func New(cfg Config) (*Builder, error) {
 			return nil, fmt.Errorf("builder: OSV database: %w", err)
 		}
 	}
-	b.scanner = scan.New(cfg.OSVDB, cfg.OSVAPI)
+	b.scanner = NewScanner(cfg.OSVDB, cfg.OSVAPI, cfg.OSVRequired, b.log)
 	return b, nil
 }
 
@@ -268,7 +269,7 @@ func (b *Builder) Build(ctx context.Context, in Input) (*Result, error) {
 
 	// 2. Scan, every time: the database changes, the tree does not.
 	step = time.Now()
-	report, vulns, err := b.scan(ctx, pkgs)
+	report, vulns, err := b.scanner.Scan(ctx, pkgs)
 	if err != nil {
 		return nil, err
 	}
@@ -394,70 +395,6 @@ func (b *Builder) dependencies(ctx context.Context, deps, res map[string]string)
 		return "", nil, false, fmt.Errorf("builder: %w", err)
 	}
 	return dir, lock, false, nil
-}
-
-// scan checks pkgs and returns the report and the findings that fail the build.
-func (b *Builder) scan(ctx context.Context, pkgs []Package) (ScanReport, []Vulnerability, error) {
-	if b.scanner == nil {
-		r := ScanReport{Note: "not scanned for vulnerabilities: no OSV database (--osv-db DIR, REACTORD_OSV_DB) or OSV API (--osv-api URL) is configured", Findings: []Finding{}}
-		if len(pkgs) > 0 {
-			b.log.WarnContext(ctx, "builder: "+r.Note)
-		}
-		return r, nil, nil
-	}
-	r := ScanReport{Scanned: true, Source: b.scanner.Source(), Findings: []Finding{}}
-	seen := map[scan.Package]Package{}
-	var list []scan.Package
-	for _, p := range pkgs {
-		k := scan.Package{Name: p.Name, Version: p.Version}
-		if q, ok := seen[k]; !ok || len(p.DependencyPath) < len(q.DependencyPath) {
-			if !ok {
-				list = append(list, k)
-			}
-			seen[k] = p
-		}
-	}
-	r.Packages = len(list)
-	matches, err := b.scanner.Scan(ctx, list)
-	if ctx.Err() != nil {
-		return r, nil, ctx.Err()
-	}
-	if err != nil {
-		return r, nil, errorf(CodeScanFailed, "vulnerability scan failed: %v", err)
-	}
-	var fail []Vulnerability
-	for _, mt := range matches {
-		p := seen[mt.Package]
-		v := Vulnerability{Name: p.Name, Version: p.Version, Severity: mt.Severity, ID: publicID(mt), DependencyPath: p.DependencyPath}
-		r.Findings = append(r.Findings, Finding{Vulnerability: v, OSVID: mt.OSVID, Aliases: mt.Aliases, Summary: mt.Summary})
-		if v.Severity == "HIGH" || v.Severity == "CRITICAL" {
-			fail = append(fail, v)
-		}
-	}
-	sort.Slice(r.Findings, func(i, j int) bool {
-		a, c := r.Findings[i], r.Findings[j]
-		if a.Name != c.Name {
-			return a.Name < c.Name
-		}
-		return a.ID < c.ID
-	})
-	sort.Slice(fail, func(i, j int) bool {
-		if fail[i].Name != fail[j].Name {
-			return fail[i].Name < fail[j].Name
-		}
-		return fail[i].ID < fail[j].ID
-	})
-	return r, fail, nil
-}
-
-// publicID prefers the CVE alias, as the seeds show (CVE-2022-0536 for follow-redirects).
-func publicID(m scan.Match) string {
-	for _, a := range m.Aliases {
-		if strings.HasPrefix(a, "CVE-") {
-			return a
-		}
-	}
-	return m.OSVID
 }
 
 // verify loads the bundle in the runtime as a worker will.

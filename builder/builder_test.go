@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -266,13 +267,46 @@ func TestNotScannedSaysSo(t *testing.T) {
 	}
 }
 
-func TestMissingDatabase(t *testing.T) {
+// TestScanUnavailable: a scan that cannot run (no source, a missing database, an API
+// that does not answer) fails the build when a scan is required and otherwise passes
+// it with a note saying why it was not scanned.
+func TestScanUnavailable(t *testing.T) {
 	dir := t.TempDir()
-	b := newBuilder(t, builder.Config{OSVDB: dir})
-	_, err := b.Build(context.Background(), builder.Input{Code: []byte(`module.exports = async () => 1`), Dependencies: map[string]string{"lodash": "4.17.21"}})
-	var be *builder.Error
-	if !errors.As(err, &be) || be.Code != builder.CodeScanFailed || !strings.Contains(be.Message, filepath.Join(dir, "osv-scanner", "npm", "all.zip")) {
-		t.Fatalf("err = %v", err)
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "forbidden", http.StatusForbidden) // not retried by the client
+	}))
+	defer down.Close()
+	tests := []struct {
+		name     string
+		cfg      builder.Config
+		contains string
+	}{
+		{"no source", builder.Config{}, "no OSV database or API"},
+		{"missing database", builder.Config{OSVDB: dir}, filepath.Join(dir, "osv-scanner", "npm", "all.zip")},
+		{"API refuses", builder.Config{OSVAPI: down.URL}, down.URL},
+	}
+	for _, tc := range tests {
+		for _, required := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s required=%v", tc.name, required), func(t *testing.T) {
+				cfg := tc.cfg
+				cfg.OSVRequired = required
+				b := newBuilder(t, cfg)
+				res, err := b.Build(context.Background(), builder.Input{Code: []byte(`module.exports = async () => 1`), Dependencies: map[string]string{"lodash": "4.17.21"}})
+				if required {
+					var be *builder.Error
+					if !errors.As(err, &be) || be.Code != builder.CodeScanUnavailable || !strings.Contains(be.Message, tc.contains) {
+						t.Fatalf("err = %v, want %s naming %s", err, builder.CodeScanUnavailable, tc.contains)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("build: %v", err)
+				}
+				if sc := res.Manifest.Scan; sc.Scanned || !strings.Contains(sc.Note, "not scanned") {
+					t.Errorf("scan report %+v", sc)
+				}
+			})
+		}
 	}
 }
 

@@ -16,8 +16,9 @@ const (
 	CodeInvalidDependencies = "invalid_dependencies"
 	// CodeInstallFailed: npm failed for another reason (network, registry).
 	CodeInstallFailed = "dependency_install_failed"
-	// CodeScanFailed: the vulnerability database could not be read or queried.
-	CodeScanFailed = "scan_failed"
+	// CodeScanUnavailable: the scan could not run (no source configured, an unreadable
+	// database, an unreachable API) and the configuration requires one.
+	CodeScanUnavailable = "vulnerability_scan_unavailable"
 	// CodeUnsupportedImage: the image is not one the builder builds for.
 	CodeUnsupportedImage = "unsupported_image"
 	// CodeBuildFailed: bundling failed, or the bundle does not load in the runtime.

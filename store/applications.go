@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -322,7 +323,7 @@ var ManagementPermissions = []string{
 	"application:create", "application:delete", "application:read", "application:update",
 	"log:read", "proxy:create", "proxy:delete", "proxy:read", "proxy:update",
 	"reactor:create", "reactor:delete", "reactor:read", "reactor:update", "report:read",
-	"tenant:read", "tenant:update",
+	"tenant:read", "tenant:update", "webhook:create", "webhook:delete", "webhook:read", "webhook:update",
 }
 
 // EnsureManagement makes the deployment's management application exist with the
@@ -342,7 +343,18 @@ func (s *Applications) EnsureManagement(ctx context.Context, sys System) error {
 	case err != nil:
 		return err
 	}
+	// Permissions added to the management set since the application was created
+	// (webhook:*) are granted on the next start.
+	missing := false
+	for _, p := range ManagementPermissions {
+		if !slices.Contains(a.Permissions, p) {
+			a.Permissions, missing = append(a.Permissions, p), true
+		}
+	}
 	if a.hasKey(sys.ManagementHash) {
+		if missing {
+			return s.Update(ctx, a)
+		}
 		s.index(a)
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/reactord/reactord/builder"
 	"github.com/reactord/reactord/bundles"
 	"github.com/reactord/reactord/runtime"
+	"github.com/reactord/reactord/vulns"
 )
 
 // exitVulnerable is the exit status of a build refused for HIGH or CRITICAL findings.
@@ -52,7 +53,8 @@ func buildCommand(ctx context.Context, name string, args []string, stdout, stder
 	fs.Var(deps, "dependency", "an npm dependency as name@version (repeatable)")
 	fs.Var(res, "resolution", "a version override anywhere in the tree as name@version (repeatable)")
 	osvDB := fs.String("osv-db", os.Getenv("REACTORD_OSV_DB"), "local OSV database directory, osv-scanner's offline layout (REACTORD_OSV_DB)")
-	osvAPI := fs.String("osv-api", os.Getenv("REACTORD_OSV_API"), "OSV API URL, e.g. https://api.osv.dev, used without --osv-db (REACTORD_OSV_API)")
+	osvAPI := fs.String("osv-api", envOr("REACTORD_OSV_API", vulns.DefaultAPI), "OSV API URL used without --osv-db; empty scans nothing (REACTORD_OSV_API)")
+	osvRequired := fs.Bool("osv-required", os.Getenv("REACTORD_OSV_REQUIRED") == "true", "fail the build when its vulnerability scan cannot run (vulnerability_scan_unavailable) instead of building unscanned (REACTORD_OSV_REQUIRED)")
 	buildCache := fs.String("build-cache", envOr("REACTORD_BUILD_CACHE", defaultBuildCache()), "npm cache, installs and build records (REACTORD_BUILD_CACHE)")
 	cacheDir := fs.String("cache-dir", envOr("REACTORD_CACHE_DIR", defaultCacheDir()), "engine compilation cache (REACTORD_CACHE_DIR)")
 	registry := fs.String("registry", os.Getenv("REACTORD_NPM_REGISTRY"), "npm registry URL (REACTORD_NPM_REGISTRY)")
@@ -103,7 +105,7 @@ func buildCommand(ctx context.Context, name string, args []string, stdout, stder
 		in.Resolutions[n] = v
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	cfg := builder.Config{CacheDir: *buildCache, OSVDB: *osvDB, OSVAPI: *osvAPI, Registry: *registry, Logger: log}
+	cfg := builder.Config{CacheDir: *buildCache, OSVDB: *osvDB, OSVAPI: *osvAPI, OSVRequired: *osvRequired, Registry: *registry, Logger: log}
 	if name == "publish" {
 		if *store == "" {
 			return usageErr("--store is required (file:DIR or s3://bucket/prefix)")

@@ -27,7 +27,8 @@ func TestBuildAndPublishCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	common := []string{"--build-cache", buildCache, "--cache-dir", filepath.Join(userCache, "reactord-test", "wazero")}
+	// --osv-api= keeps the builds without --osv-db off the public OSV API.
+	common := []string{"--build-cache", buildCache, "--cache-dir", filepath.Join(userCache, "reactord-test", "wazero"), "--osv-api="}
 
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "index.js"), []byte(`const _ = require('lodash'); module.exports = async (e) => ({ raw: _.kebabCase(e.req.s) })`), 0o644)

@@ -21,6 +21,8 @@ Usage:
                        [--timeout SECONDS] [--resources standard|large|xlarge]
   reactord build   DIR|FILE [--image I] [--dependency N@V]... [--resolution N@V]...
                    [--osv-db DIR | --osv-api URL]    prints the bundle manifest (exit 3: vulnerable)
+  reactord scan    DIR|LOCKFILE [--osv-db DIR | --osv-api URL]   prints the findings of a package-lock.json (exit 3: vulnerable)
+  reactord osv sync [--osv-db DIR] [--source URL]   downloads OSV's npm database for offline scans
   reactord publish DIR|FILE --store file:DIR|s3://bucket/prefix [build flags]   prints the sha256
   reactord version
 
@@ -49,6 +51,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return buildCommand(ctx, args[0], args[1:], stdout, stderr)
 	case "serve", "gateway", "worker":
 		return serviceCommand(ctx, args[0], args[1:], stdout, stderr)
+	case "scan":
+		return scanCommand(ctx, args[1:], stdout, stderr)
+	case "osv":
+		return osvCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version())
 		return 0

@@ -17,6 +17,7 @@ import (
 	"github.com/reactord/reactord/bundles"
 	"github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/scheduler"
+	"github.com/reactord/reactord/vulns"
 )
 
 // Role is what a process runs: everything, the HTTP gateway, or a worker.
@@ -77,6 +78,9 @@ type Config struct {
 	Build BuildConfig
 	// Runtime configures the engine (compilation cache, async host operations).
 	Runtime runtime.Config
+	// BlockCriticalAfter refuses invocations of deployed code with a CRITICAL
+	// vulnerability finding open this long (0: never).
+	BlockCriticalAfter time.Duration
 	// EgressAllowPrivate lets reactor fetch and proxy destinations reach loopback,
 	// private, link-local and metadata addresses (local development and tests).
 	EgressAllowPrivate bool
@@ -105,6 +109,13 @@ type BuildConfig struct {
 	OSVDB, OSVAPI string
 	// Registry overrides the npm registry.
 	Registry string
+	// OSVRequired fails a build whose vulnerability scan cannot run with
+	// vulnerability_scan_unavailable instead of passing it unscanned.
+	OSVRequired bool
+	// RescanInterval is the time between rescans of deployed node22 code (0: 24 h);
+	// RescanPoll how often the rescan lease and the offline database are checked
+	// (0: 30 s).
+	RescanInterval, RescanPoll time.Duration
 	// Concurrency bounds concurrent builds (default 1).
 	Concurrency int
 	// Disabled refuses reactors that need a build.
@@ -116,6 +127,7 @@ type BuildConfig struct {
 func (c *Config) Register(fs *flag.FlagSet, role Role) {
 	r := registrar{fs: fs, c: c}
 	c.Gateway = role != Worker
+	c.Build.OSVRequired = role != Worker
 	if role == Worker {
 		r.str(&c.Addr, "addr", "REACTORD_ADDR", "127.0.0.1:9090", "HTTP listen address of /metrics and /healthz")
 	} else {
@@ -146,7 +158,10 @@ func (c *Config) Register(fs *flag.FlagSet, role Role) {
 		r.float(&c.RateLimit, "rate-limit", "REACTORD_RATE_LIMIT", 0, "requests per second per application, 429 past it; 0 is off")
 		r.integer(&c.RateBurst, "rate-burst", "REACTORD_RATE_BURST", 0, "burst allowed above --rate-limit; default: one second's worth")
 		r.str(&c.Build.OSVDB, "osv-db", "REACTORD_OSV_DB", "", "local OSV database directory (osv-scanner's offline layout) scanning node22 dependencies")
-		r.str(&c.Build.OSVAPI, "osv-api", "REACTORD_OSV_API", "", "OSV API URL (e.g. https://api.osv.dev) used when --osv-db is unset")
+		r.str(&c.Build.OSVAPI, "osv-api", "REACTORD_OSV_API", vulns.DefaultAPI, "OSV API URL used when --osv-db is unset; empty scans nothing")
+		r.boolean(&c.Build.OSVRequired, "osv-required", "REACTORD_OSV_REQUIRED", "fail node22 builds whose vulnerability scan cannot run (vulnerability_scan_unavailable) instead of building them unscanned")
+		r.duration(&c.Build.RescanInterval, "osv-rescan-interval", "REACTORD_OSV_RESCAN_INTERVAL", 24*time.Hour, "time between vulnerability rescans of deployed node22 code (also rescanned when the --osv-db file changes)")
+		r.duration(&c.BlockCriticalAfter, "block-critical-after", "REACTORD_BLOCK_CRITICAL_AFTER", 0, "refuse invocations of reactors and proxies with a CRITICAL vulnerability finding open this long; 0 never refuses")
 		r.str(&c.Build.CacheDir, "build-cache", "REACTORD_BUILD_CACHE", "", "npm cache and build records of node22 builds; default DATA_DIR/build")
 		r.str(&c.Build.Registry, "npm-registry", "REACTORD_NPM_REGISTRY", "", "npm registry URL for node22 builds")
 		r.integer(&c.Build.Concurrency, "build-concurrency", "REACTORD_BUILD_CONCURRENCY", 1, "node22 builds this gateway runs at once")
@@ -198,7 +213,7 @@ func (c *Config) Validate() error {
 		bad("build-concurrency", "must be 1 or more, not %d", c.Build.Concurrency)
 	}
 	for name, d := range map[string]time.Duration{"result-ttl": c.ResultTTL, "idle-ttl": c.Pools.IdleTTL,
-		"queue-wait": c.Pools.QueueWait, "drain-timeout": c.DrainTimeout} {
+		"queue-wait": c.Pools.QueueWait, "drain-timeout": c.DrainTimeout, "osv-rescan-interval": c.Build.RescanInterval, "block-critical-after": c.BlockCriticalAfter} {
 		if d < 0 {
 			bad(name, "must not be negative, not %s", d)
 		}

@@ -41,6 +41,7 @@ import (
 	"github.com/reactord/reactord/scheduler"
 	"github.com/reactord/reactord/store"
 	"github.com/reactord/reactord/tokens"
+	"github.com/reactord/reactord/vulns"
 )
 
 // Service is a running assembly.
@@ -323,8 +324,23 @@ func (s *Service) startGateway(ctx context.Context) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.builder()
+	manifests, err := vulns.OpenManifests(ctx, s.js)
 	if err != nil {
+		return nil, err
+	}
+	b, err := s.builder(manifests)
+	if err != nil {
+		return nil, err
+	}
+	hooks, dispatcher, err := s.startWebhooks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	findings, err := s.startRescans(ctx, g, b != nil, manifests, dispatcher)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.followResources(ctx, dispatcher, g.sys.TenantID); err != nil {
 		return nil, err
 	}
 	builds := lifecycle.New(lifecycle.Config{Reactors: g.reactors, Proxies: g.proxies, Builder: b, Bundles: s.bundles,
@@ -341,7 +357,9 @@ func (s *Service) startGateway(ctx context.Context) (http.Handler, error) {
 	srv := api.New(api.Config{Reactors: g.reactors, Applications: g.apps, Bundles: s.bundles, Async: g.async, Tokens: g.tokens,
 		Engine: s.eng, Auth: authn, Invoker: invoker, Builds: builds, Limits: ratelimit.New(c.RateLimit, c.RateBurst),
 		System: g.sys, Logger: s.log, Registerer: s.reg, Healthy: s.healthy,
-		Proxies: g.proxies, Proxy: px, ProxyAllowHTTP: c.ProxyAllowHTTP, ProxyAllowPrivate: c.EgressAllowPrivate})
+		Proxies: g.proxies, Proxy: px, ProxyAllowHTTP: c.ProxyAllowHTTP, ProxyAllowPrivate: c.EgressAllowPrivate,
+		Vulnerabilities: findings, BlockCriticalAfter: c.BlockCriticalAfter, Webhooks: hooks, WebhookPolicy: egress.Policy{AllowPrivate: c.EgressAllowPrivate},
+		WebhookAllowHTTP: c.ProxyAllowHTTP || c.EgressAllowPrivate})
 	if err := btbridge.Serve(ctx, s.nc, btSubject, srv.Handler(), s.log); err != nil {
 		return nil, err
 	}
@@ -386,7 +404,7 @@ func (s *Service) Stop(ctx context.Context) error {
 
 // builder returns the gateway's node22 builder, or nil (node22 refused) when it is
 // disabled or npm is missing.
-func (s *Service) builder() (lifecycle.Builder, error) {
+func (s *Service) builder(manifests *vulns.Manifests) (lifecycle.Builder, error) {
 	o := s.cfg
 	if o.Build.Disabled {
 		return nil, nil
@@ -399,24 +417,36 @@ func (s *Service) builder() (lifecycle.Builder, error) {
 	if dir == "" {
 		dir = filepath.Join(o.DataDir, "build")
 	}
-	b, err := builder.New(builder.Config{CacheDir: dir, OSVDB: o.Build.OSVDB, OSVAPI: o.Build.OSVAPI, Registry: o.Build.Registry,
-		Store: s.bundles, Engine: s.eng, Logger: s.log})
+	b, err := builder.New(builder.Config{CacheDir: dir, OSVDB: o.Build.OSVDB, OSVAPI: o.Build.OSVAPI, OSVRequired: o.Build.OSVRequired,
+		Registry: o.Build.Registry, Store: s.bundles, Engine: s.eng, Logger: s.log})
 	if err != nil {
 		return nil, err
 	}
 	if o.Build.OSVDB == "" && o.Build.OSVAPI == "" {
-		s.log.Warn("no OSV database or API configured: node22 dependencies are built without a vulnerability scan")
+		if o.Build.OSVRequired {
+			s.log.Warn("no OSV database or API configured: node22 builds with dependencies fail with vulnerability_scan_unavailable")
+		} else {
+			s.log.Warn("no OSV database or API configured: node22 dependencies are built without a vulnerability scan")
+		}
 	}
-	return nodeBuilder{b}, nil
+	return nodeBuilder{b: b, manifests: manifests, log: s.log}, nil
 }
 
 // nodeBuilder adapts the builder to the API: its failures become the reactor's
 // requested error_code, error_message and error_details.
-type nodeBuilder struct{ b *builder.Builder }
+// Each bundle's resolved packages are kept for rescans.
+type nodeBuilder struct {
+	b         *builder.Builder
+	manifests *vulns.Manifests
+	log       *slog.Logger
+}
 
 func (n nodeBuilder) Build(ctx context.Context, in lifecycle.Input) ([]byte, error) {
 	res, err := n.b.Build(ctx, builder.Input{Image: in.Image, Code: in.Code, Dependencies: in.Dependencies, Resolutions: in.Resolutions, Limits: in.Limits})
 	if err == nil {
+		if err := n.manifests.Put(ctx, res.Manifest.SHA256, res.Manifest.Packages); err != nil {
+			n.log.Warn("the bundle's packages were not recorded: it is not rescanned for vulnerabilities", "sha256", res.Manifest.SHA256, "error", err)
+		}
 		return res.Bundle, nil
 	}
 	if ctx.Err() != nil {

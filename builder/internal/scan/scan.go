@@ -52,7 +52,9 @@ type localDB struct {
 	path    string
 	modTime time.Time
 	size    int64
-	vulns   []*osvpb.Vulnerability
+	// byName indexes the advisories by affected package name, so a package is
+	// matched against its own advisories only, not the whole database.
+	byName map[string][]*osvpb.Vulnerability
 }
 
 // New returns a scanner over the local database directory db or, when db is empty, the
@@ -87,7 +89,7 @@ func zipPath(dir string) (string, error) {
 }
 
 // load reads the npm advisories once and again only when the file changes.
-func (s *Scanner) load(ctx context.Context) ([]*osvpb.Vulnerability, error) {
+func (s *Scanner) load(ctx context.Context) (map[string][]*osvpb.Vulnerability, error) {
 	p, err := zipPath(s.db)
 	if err != nil {
 		return nil, err
@@ -99,14 +101,14 @@ func (s *Scanner) load(ctx context.Context) ([]*osvpb.Vulnerability, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l := s.loaded; l != nil && l.path == p && l.modTime.Equal(st.ModTime()) && l.size == st.Size() {
-		return l.vulns, nil
+		return l.byName, nil
 	}
 	zr, err := zip.OpenReader(p)
 	if err != nil {
 		return nil, fmt.Errorf("read OSV database %s: %w", p, err)
 	}
 	defer zr.Close()
-	var vulns []*osvpb.Vulnerability
+	byName := map[string][]*osvpb.Vulnerability{}
 	for _, f := range zr.File {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -127,12 +129,19 @@ func (s *Scanner) load(ctx context.Context) ([]*osvpb.Vulnerability, error) {
 		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, v); err != nil {
 			return nil, fmt.Errorf("OSV record %s in %s: %w", f.Name, p, err)
 		}
-		if v.GetWithdrawn() == nil {
-			vulns = append(vulns, v)
+		if v.GetWithdrawn() != nil {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, a := range v.GetAffected() {
+			if n := a.GetPackage().GetName(); n != "" && !seen[n] {
+				seen[n] = true
+				byName[n] = append(byName[n], v)
+			}
 		}
 	}
-	s.loaded = &localDB{path: p, modTime: st.ModTime(), size: st.Size(), vulns: vulns}
-	return vulns, nil
+	s.loaded = &localDB{path: p, modTime: st.ModTime(), size: st.Size(), byName: byName}
+	return byName, nil
 }
 
 func toExtractor(pkgs []Package) []*extractor.Package {
@@ -156,7 +165,7 @@ func (s *Scanner) Scan(ctx context.Context, pkgs []Package) ([]Match, error) {
 			return nil, err
 		}
 		for i, ep := range ext {
-			for _, v := range osvlocal.VulnerabilitiesAffectingPackage(vulns, ep) {
+			for _, v := range osvlocal.VulnerabilitiesAffectingPackage(vulns[ep.Name], ep) {
 				out = append(out, match(pkgs[i], v))
 			}
 		}
@@ -258,4 +267,21 @@ func cvssScore(sev *osvpb.Severity) (float64, error) {
 		return c.Score(), nil
 	}
 	return 0, errors.New("not a CVSS v3/v4 vector")
+}
+
+// Stamp identifies the offline database file's current version (modification time and
+// size); "" for the API or when the file is missing.
+func (s *Scanner) Stamp() string {
+	if s.db == "" {
+		return ""
+	}
+	p, err := zipPath(s.db)
+	if err != nil {
+		return ""
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%s %d %d", p, st.ModTime().UnixNano(), st.Size())
 }

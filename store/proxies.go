@@ -78,6 +78,9 @@ type Proxy struct {
 	// Revision is the record's revision in the bucket, for optimistic updates and
 	// for keying warm instances of its code transforms per version.
 	Revision uint64 `json:"-"`
+	// LegacyTransforms records that the proxy was written with the older API's
+	// single request_transform/response_transform fields, which the API then echoes.
+	LegacyTransforms bool `json:"-"`
 }
 
 // ProxyRequested is a proxy's pending deployment: transforms being built.
@@ -102,6 +105,7 @@ type storedProxy struct {
 	ResponseTransforms []storedTransform `json:"response_transforms"`
 	SealedConfig       []byte            `json:"configuration_sealed,omitempty"`
 	Configuration      any               `json:"configuration,omitempty"` // always empty at rest
+	LegacyTransforms   bool              `json:"legacy_transforms,omitempty"`
 }
 
 // Proxies is the proxy bucket.
@@ -212,7 +216,8 @@ func fromStored(ts []storedTransform) []ProxyTransform {
 }
 
 func (s *Proxies) encode(p *Proxy) ([]byte, error) {
-	st := storedProxy{Proxy: *p, RequestTransforms: toStored(p.RequestTransforms), ResponseTransforms: toStored(p.ResponseTransforms)}
+	st := storedProxy{Proxy: *p, RequestTransforms: toStored(p.RequestTransforms), ResponseTransforms: toStored(p.ResponseTransforms),
+		LegacyTransforms: p.LegacyTransforms}
 	st.Proxy.Configuration = nil
 	if len(p.Configuration) > 0 {
 		plain, err := json.Marshal(p.Configuration)
@@ -231,7 +236,7 @@ func (s *Proxies) decode(b []byte, rev uint64) (*Proxy, error) {
 	}
 	p := st.Proxy
 	p.RequestTransforms, p.ResponseTransforms = fromStored(st.RequestTransforms), fromStored(st.ResponseTransforms)
-	p.Revision = rev
+	p.Revision, p.LegacyTransforms = rev, st.LegacyTransforms
 	if len(st.SealedConfig) > 0 {
 		plain, err := s.key.Open(st.SealedConfig, []byte(p.ID))
 		if err != nil {

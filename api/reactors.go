@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -93,7 +94,7 @@ func (s *Server) createReactor(w http.ResponseWriter, r *http.Request, p auth.Pr
 		return
 	}
 	s.cfg.Builds.Reactor(rec)
-	writeJSON(w, http.StatusCreated, rec)
+	writeJSON(w, http.StatusCreated, reactorView(rec))
 }
 
 func (q *reactorRequest) pending() *store.Pending {
@@ -126,7 +127,7 @@ func (s *Server) getReactor(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, rec)
+	writeJSON(w, http.StatusOK, reactorView(rec))
 }
 
 type pagination struct {
@@ -177,13 +178,14 @@ func (s *Server) listReactors(w http.ResponseWriter, r *http.Request, p auth.Pri
 	for _, id := range q["id"] {
 		ids[id] = true
 	}
-	name := q.Get("name")
-	data := []*store.Reactor{}
+	// Basis Theory: "Wildcard search of reactors by name" (contains, any case).
+	name := strings.ToLower(q.Get("name"))
+	data := []any{}
 	for _, rec := range all {
-		if (len(ids) > 0 && !ids[rec.ID]) || (name != "" && rec.Name != name) {
+		if (len(ids) > 0 && !ids[rec.ID]) || (name != "" && !strings.Contains(strings.ToLower(rec.Name), name)) {
 			continue
 		}
-		data = append(data, rec)
+		data = append(data, reactorView(rec))
 	}
 	writePage(w, pg, data)
 }

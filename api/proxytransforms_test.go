@@ -2,7 +2,12 @@ package api_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/reactord/reactord/internal/service"
 )
 
 // TestProxyTransformContract: what code transforms receive and may answer, as
@@ -154,4 +159,48 @@ func TestProxyLegacyFields(t *testing.T) {
 		t.Fatalf("put: %d %v", resp.StatusCode, put)
 	}
 	check("after a put with the lists", put, false)
+}
+
+// TestProxyNode22TransformBT: a node22 code transform's event.bt acts with the
+// transform's runtime.permissions, and event.req carries the request.
+func TestProxyNode22TransformBT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a node22 transform")
+	}
+	cache, _ := os.UserCacheDir()
+	e := start(t, func(o *service.Config) {
+		o.ProxyAllowHTTP, o.EgressAllowPrivate = true, true
+		o.Build = service.BuildConfig{CacheDir: filepath.Join(cache, "reactord-test", "build")}
+	})
+	dest, got := echoDestination(t)
+	id, pkey := e.createProxy(t, map[string]any{"name": "node22 bt", "destination_url": dest.URL, "require_auth": false,
+		"request_transforms": []any{map[string]any{"type": "code", "runtime": map[string]any{"image": "node22", "permissions": []string{"token:create"}},
+			"code": `module.exports = async (event) => {
+  const token = await event.bt.tokens.create({ type: 'token', data: event.req.body.secret });
+  return { body: { token: token.id, method: event.req.method, query: event.req.query }, headers: event.req.headers };
+};`}}})
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		_, rec := e.do(t, "GET", "/proxies/"+id, key, nil)
+		if rec["state"] == "active" {
+			break
+		}
+		if rec["state"] == "failed" || time.Now().After(deadline) {
+			t.Fatalf("build: %v", rec)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	resp, out := e.raw(t, "POST", "/proxy?x=2", `{"secret":"n22"}`, "BT-PROXY-KEY", pkey, "Content-Type", "application/json")
+	if resp.StatusCode != 200 {
+		t.Fatalf("call: %d %s", resp.StatusCode, out)
+	}
+	var sent map[string]any
+	json.Unmarshal([]byte((<-got).body), &sent)
+	tok, _ := sent["token"].(string)
+	if sent["method"] != "POST" || sent["query"] != "x=2" || tok == "" {
+		t.Fatalf("destination got %v", sent)
+	}
+	if _, rec := e.do(t, "GET", "/tokens/"+tok, e.newApp(t, "private", "token:read", "token:reveal"), nil); rec["data"] != "n22" {
+		t.Errorf("token: %v", rec)
+	}
 }

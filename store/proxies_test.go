@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/reactord/reactord/internal/natsd/natstest"
 	"github.com/reactord/reactord/internal/seal"
 	"github.com/reactord/reactord/store"
 )
@@ -173,4 +175,41 @@ func TestProxyKeyIndex(t *testing.T) {
 	if n != 2 { // p2 and its index entry
 		t.Errorf("bucket keys after delete: %d", n)
 	}
+}
+
+// BenchmarkProxyByKeyMiss is the cost of an unknown key of the generated shape on a
+// gateway that does not hold it in memory, with 151 proxies stored.
+func BenchmarkProxyByKeyMiss(b *testing.B) {
+	ctx := context.Background()
+	js, _ := natstest.JetStream(b)
+	key, _, err := seal.LoadOrCreate(b.TempDir() + "/k")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ps, err := store.OpenProxies(ctx, js, key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 151 {
+		p := &store.Proxy{ID: fmt.Sprintf("p%d", i), Name: "n", Key: fmt.Sprintf("%032x", i+1), DestinationURL: "https://example.com",
+			Configuration: map[string]string{"K": "v"}, CreatedAt: time.Now().UTC()}
+		if err := ps.Create(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("index", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := ps.ByKey(ctx, "ffffffffffffffffffffffffffffffff"); !errors.Is(err, store.ErrNotFound) {
+				b.Fatal(err)
+			}
+		}
+	})
+	// What a miss cost before the index: reading and decrypting every proxy.
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			if list, err := ps.List(ctx); err != nil || len(list) != 151 {
+				b.Fatal(len(list), err)
+			}
+		}
+	})
 }

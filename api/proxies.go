@@ -74,9 +74,9 @@ func viewOf(p *store.Proxy) proxyView {
 	return v
 }
 
-// applicationProblem says why an application cannot be a proxy's (it must exist
-// and be public or private: its permissions are what a proxy that requires no auth
-// acts with), or "" when it can.
+// applicationProblem says why an application cannot be attached to a reactor or a
+// proxy (it must exist and be public or private: its permissions are what the code's
+// client, and a proxy that requires no auth, act with), or "" when it can.
 func (s *Server) applicationProblem(ctx context.Context, id string) (string, error) {
 	if id == "" {
 		return "application.id is required when application is set", nil

@@ -48,17 +48,13 @@ func (s *Server) validApplication(w http.ResponseWriter, r *http.Request, ref *s
 	if ref == nil {
 		return true
 	}
-	a, err := s.cfg.Applications.Get(r.Context(), ref.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, r, http.StatusBadRequest, "Bad Request", "the reactor is not valid", map[string][]string{"application.id": {"application " + ref.ID + " does not exist"}})
-		return false
-	}
+	msg, err := s.applicationProblem(r.Context(), ref.ID)
 	if err != nil {
 		s.internal(w, r, err)
 		return false
 	}
-	if a.Type != auth.Private && a.Type != auth.Public {
-		writeError(w, r, http.StatusBadRequest, "Bad Request", "the reactor is not valid", map[string][]string{"application.id": {"the application must be public or private, not " + a.Type}})
+	if msg != "" {
+		writeError(w, r, http.StatusBadRequest, "Bad Request", "the reactor is not valid", map[string][]string{"application.id": {msg}})
 		return false
 	}
 	return true

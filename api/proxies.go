@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -17,6 +18,7 @@ import (
 	"github.com/reactord/reactord/auth"
 	"github.com/reactord/reactord/proxy"
 	"github.com/reactord/reactord/store"
+	"github.com/reactord/reactord/vulns"
 )
 
 // proxyRequest is the body of create, replace and (after merging) patch.
@@ -32,16 +34,66 @@ type proxyRequest struct {
 	Application           *store.ApplicationRef `json:"application,omitempty"`
 	RequireAuth           *bool                 `json:"require_auth,omitempty"`
 	DisableDetokenization bool                  `json:"disable_detokenization,omitempty"`
+	// legacy is whether the request used the single-transform fields (nil: it used
+	// neither form).
+	legacy *bool
 }
 
 func (q *proxyRequest) normalize() {
+	singular := (len(q.RequestTransforms) == 0 && q.RequestTransform != nil) || (len(q.ResponseTransforms) == 0 && q.ResponseTransform != nil)
 	if len(q.RequestTransforms) == 0 && q.RequestTransform != nil {
 		q.RequestTransforms = []store.ProxyTransform{*q.RequestTransform}
 	}
 	if len(q.ResponseTransforms) == 0 && q.ResponseTransform != nil {
 		q.ResponseTransforms = []store.ProxyTransform{*q.ResponseTransform}
 	}
+	if q.legacy == nil && (singular || len(q.RequestTransforms) > 0 || len(q.ResponseTransforms) > 0) {
+		q.legacy = &singular
+	}
 	q.RequestTransform, q.ResponseTransform = nil, nil
+}
+
+// proxyView is a proxy as the API shows it: a proxy written with the older API's
+// single-transform fields gets them back (its first transform of each phase), as
+// well as the lists.
+type proxyView struct {
+	*store.Proxy
+	RequestTransform  *store.ProxyTransform `json:"request_transform,omitempty"`
+	ResponseTransform *store.ProxyTransform `json:"response_transform,omitempty"`
+	Vulnerabilities   []vulns.Finding       `json:"vulnerabilities,omitempty"`
+}
+
+func showProxy(p *store.Proxy) proxyView {
+	v := proxyView{Proxy: p}
+	if p.LegacyTransforms {
+		if len(p.RequestTransforms) > 0 {
+			v.RequestTransform = &p.RequestTransforms[0]
+		}
+		if len(p.ResponseTransforms) > 0 {
+			v.ResponseTransform = &p.ResponseTransforms[0]
+		}
+	}
+	return v
+}
+
+// applicationProblem says why an application cannot be attached to a reactor or a
+// proxy (it must exist and be public or private: its permissions are what the code's
+// client, and a proxy that requires no auth, act with), or "" when it can.
+func (s *Server) applicationProblem(ctx context.Context, id string) (string, error) {
+	if id == "" {
+		return "application.id is required when application is set", nil
+	}
+	a, err := s.cfg.Applications.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return "application " + id + " does not exist", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if a.Type != auth.Private && a.Type != auth.Public {
+		return "the application must be public or private, not " + a.Type, nil
+	}
+	return "", nil
 }
 
 func requestOf(p *store.Proxy) proxyRequest {
@@ -81,6 +133,16 @@ func (s *Server) checkProxy(w http.ResponseWriter, r *http.Request, q *proxyRequ
 			if t.IsCode() {
 				validateRuntime(t.Runtime, fmt.Sprintf("%s_transforms[%d].runtime", ph.name, i), add)
 			}
+		}
+	}
+	if q.Application != nil {
+		msg, err := s.applicationProblem(r.Context(), q.Application.ID)
+		if err != nil {
+			s.internal(w, r, err)
+			return false
+		}
+		if msg != "" {
+			add("application.id", msg)
 		}
 	}
 	if len(errs) > 0 {
@@ -126,6 +188,9 @@ func (q *proxyRequest) apply(p *store.Proxy) {
 	if q.Application != nil {
 		p.ApplicationID = q.Application.ID
 	}
+	if q.legacy != nil {
+		p.LegacyTransforms = *q.legacy
+	}
 }
 
 // newProxyKey returns an unguessable key: with require_auth false it is the only
@@ -153,7 +218,7 @@ func (s *Server) createProxy(w http.ResponseWriter, r *http.Request, p auth.Prin
 		return
 	}
 	s.cfg.Builds.Proxy(rec)
-	writeJSON(w, http.StatusCreated, rec)
+	writeJSON(w, http.StatusCreated, showProxy(rec))
 }
 
 // lookupProxy finds the proxy of the request's {id}, answering 404 or 500 itself.
@@ -184,12 +249,12 @@ func (s *Server) listProxies(w http.ResponseWriter, r *http.Request, p auth.Prin
 	}
 	// The seed: "Wildcard search of proxies by name".
 	name := strings.ToLower(q.Get("name"))
-	data := []*store.Proxy{}
+	data := []proxyView{}
 	for _, rec := range all {
 		if (len(ids) > 0 && !ids[rec.ID]) || (name != "" && !strings.Contains(strings.ToLower(rec.Name), name)) {
 			continue
 		}
-		data = append(data, rec)
+		data = append(data, showProxy(rec))
 	}
 	writePage(w, pg, data)
 }
@@ -205,7 +270,7 @@ func (s *Server) replaceProxy(w http.ResponseWriter, r *http.Request, p auth.Pri
 		return
 	}
 	if next, ok := s.updateProxy(w, r, p, rec, q); ok {
-		writeJSON(w, http.StatusOK, next)
+		writeJSON(w, http.StatusOK, showProxy(next))
 	}
 }
 
@@ -223,8 +288,20 @@ func (s *Server) patchProxy(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if !decode(w, r, &patch) {
 		return
 	}
-	// A patch naming the single-transform fields replaces the lists.
+	// A patch naming the single-transform fields replaces the lists; one naming the
+	// lists leaves the older form; one naming neither keeps the proxy's form.
+	legacy := rec.LegacyTransforms
 	if m, ok := patch.(map[string]any); ok {
+		_, singular := m["request_transform"]
+		_, singular2 := m["response_transform"]
+		_, plural := m["request_transforms"]
+		_, plural2 := m["response_transforms"]
+		switch {
+		case plural || plural2:
+			legacy = false
+		case singular || singular2:
+			legacy = true
+		}
 		if v, ok := m["request_transform"]; ok && m["request_transforms"] == nil {
 			m["request_transforms"], m["request_transform"] = wrapList(v), nil
 		}
@@ -241,6 +318,7 @@ func (s *Server) patchProxy(w http.ResponseWriter, r *http.Request, p auth.Princ
 		writeError(w, r, http.StatusBadRequest, "Bad Request", "the patched proxy is not valid: "+err.Error(), nil)
 		return
 	}
+	q.legacy = &legacy
 	if _, ok := s.updateProxy(w, r, p, rec, q); ok {
 		w.WriteHeader(http.StatusNoContent)
 	}

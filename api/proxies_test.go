@@ -40,12 +40,13 @@ func (e env) raw(t testing.TB, method, path string, body string, hdr ...string) 
 
 func TestProxiesCRUD(t *testing.T) {
 	e := startLocal(t)
+	appID := e.newAppID(t, "private", "token:use")
 	create := map[string]any{
 		"name": "My Proxy", "destination_url": "https://example.com/api",
 		"request_transforms":  []any{map[string]any{"code": "module.exports = async (req) => ({ body: req.args.body, headers: req.args.headers })"}},
 		"response_transforms": []any{map[string]any{"type": "mask", "matcher": "regex", "expression": "(\\d+)", "replacement": "*"}},
 		"configuration":       map[string]string{"SERVICE_API_KEY": "key_abcd1234"},
-		"application":         map[string]string{"id": "45c124e7-6ab2-4899-b4d9-1388b0ba9d04"},
+		"application":         map[string]string{"id": appID},
 	}
 	resp, created := e.do(t, "POST", "/proxies", key, create)
 	if resp.StatusCode != 201 {
@@ -54,7 +55,7 @@ func TestProxiesCRUD(t *testing.T) {
 	id, _ := created["id"].(string)
 	pkey, _ := created["key"].(string)
 	if id == "" || len(pkey) < 16 || created["require_auth"] != true || created["disable_detokenization"] != false ||
-		created["application_id"] != "45c124e7-6ab2-4899-b4d9-1388b0ba9d04" || created["tenant_id"] == "" || created["created_at"] == "" {
+		created["application_id"] != appID || created["tenant_id"] == "" || created["created_at"] == "" {
 		t.Fatalf("created %v", created)
 	}
 	resp, got := e.do(t, "GET", "/proxies/"+id, key, nil)
@@ -273,9 +274,11 @@ func TestPreconfiguredProxy(t *testing.T) {
 	_, throwKey := createProxy(map[string]any{"name": "thrower", "destination_url": dest.URL, "request_transforms": []any{map[string]any{
 		"code": "module.exports = async () => { throw new (require('@basis-theory/basis-theory-reactor-formulas-sdk-js').BadRequestError)('card expired') }"}}})
 	resp, body = e.raw(t, "POST", "/proxy", `{}`, "BT-PROXY-KEY", throwKey, "BT-API-KEY", e.useKey, "Content-Type", "application/json")
-	var thrown map[string]any
+	var thrown struct {
+		ProxyError map[string]any `json:"proxy_error"`
+	}
 	json.Unmarshal(body, &thrown)
-	if resp.StatusCode != 400 || thrown["detail"] != "card expired" || thrown["type"] != "bad_request" || resp.Header.Get("BT-PROXY-DESTINATION-STATUS") != "" {
+	if resp.StatusCode != 400 || thrown.ProxyError["detail"] != "card expired" || thrown.ProxyError["status"] != 400.0 || resp.Header.Get("BT-PROXY-DESTINATION-STATUS") != "" {
 		t.Errorf("throwing transform: %d %s", resp.StatusCode, body)
 	}
 	if len(got) != 0 {
@@ -370,6 +373,7 @@ func TestProxyTokenTransforms(t *testing.T) {
 	// from {{ res.* }}, and references to both in append_json and append_header.
 	resp2, px := e.do(t, "POST", "/proxies", key, map[string]any{
 		"name": "tokenizing", "destination_url": dest.URL, "require_auth": false,
+		"application": map[string]string{"id": e.newAppID(t, "private", "token:use", "token:create")},
 		"request_transforms": []any{map[string]any{"type": "tokenize", "options": map[string]any{
 			"identifier": "in", "token": map[string]any{"type": "token", "data": "{{ req.name }}"}}}},
 		"response_transforms": []any{

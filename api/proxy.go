@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reactord/reactord/auth"
 	"github.com/reactord/reactord/expr"
 	"github.com/reactord/reactord/internal/trace"
 	"github.com/reactord/reactord/proxy"
@@ -75,11 +76,15 @@ func (s *Server) proxyCall(w http.ResponseWriter, r *http.Request) (*proxy.Call,
 	}
 	c := &proxy.Call{Method: r.Method, Path: strings.TrimPrefix(r.URL.EscapedPath(), "/proxy"), RawQuery: rawQuery,
 		Header: r.Header, TraceID: trace.ID(r.Context())}
-	var appID string
+	var caller auth.Principal
 	if key != "" {
 		px, err := s.cfg.Proxies.ByKey(r.Context(), key)
-		if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
 			return nil, proxy.Errorf(http.StatusNotFound, "no proxy has the key given in BT-PROXY-KEY or bt-proxy-key")
+		}
+		if err != nil {
+			s.log.Error("finding a proxy by key failed", "trace_id", c.TraceID, "error", err)
+			return nil, proxy.Errorf(http.StatusInternalServerError, "something went wrong; the trace id identifies it in the logs")
 		}
 		if px.State == store.StateCreating || px.State == store.StateFailed {
 			return nil, proxy.Errorf(http.StatusConflict, "the proxy cannot be invoked in state %s", px.State)
@@ -87,7 +92,7 @@ func (s *Server) proxyCall(w http.ResponseWriter, r *http.Request) (*proxy.Call,
 		if f := s.vulnerabilityPolicy(w, vulns.Proxy, px.ID, vulns.ProxyBundles(px)); f != nil {
 			return nil, proxy.Errorf(http.StatusConflict, "%s", blockedMessage("proxy", px.ID, f, s.cfg.BlockCriticalAfter))
 		}
-		c.Proxy, c.Destination, appID = px, px.DestinationURL, px.ApplicationID
+		c.Proxy, c.Destination = px, px.DestinationURL
 	} else if c.Destination = r.Header.Get("BT-PROXY-URL"); c.Destination == "" {
 		return nil, proxy.Errorf(http.StatusBadRequest, "a BT-PROXY-URL header or a BT-PROXY-KEY header (or bt-proxy-key query parameter) is required")
 	}
@@ -96,11 +101,25 @@ func (s *Server) proxyCall(w http.ResponseWriter, r *http.Request) (*proxy.Call,
 		if err != nil {
 			return nil, proxy.Errorf(http.StatusUnauthorized, "%s", err.Error())
 		}
+		if refused := s.limitProxy(w, p.ApplicationID); refused != nil {
+			return nil, refused
+		}
 		if !p.Can("token:use") {
 			return nil, proxy.Errorf(http.StatusForbidden, "the application lacks the token:use permission")
 		}
-		appID = p.ApplicationID
+		caller = p
+	} else {
+		// Nobody authenticated: the call acts as the proxy's application, or as no one.
+		if refused := s.limitProxy(w, "proxy:"+c.Proxy.ID); refused != nil {
+			return nil, refused
+		}
+		var err error
+		if caller, err = s.proxyApplication(r.Context(), c.Proxy); err != nil {
+			s.log.Error("loading a proxy's application failed", "trace_id", c.TraceID, "proxy_id", c.Proxy.ID, "error", err)
+			return nil, proxy.Errorf(http.StatusInternalServerError, "something went wrong; the trace id identifies it in the logs")
+		}
 	}
+	c.Caller = caller
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -110,9 +129,9 @@ func (s *Server) proxyCall(w http.ResponseWriter, r *http.Request) (*proxy.Call,
 		return nil, proxy.Errorf(http.StatusBadRequest, "reading the request body: %v", err)
 	}
 	c.Body = body
-	if ct := s.proxyTokens(appID); ct != nil {
+	if ct := s.proxyTokens(caller); ct != nil {
 		c.Tokens = ct
-		if c.Proxy == nil || !c.Proxy.DisableDetokenization {
+		if (c.Proxy == nil || !c.Proxy.DisableDetokenization) && caller.Can(permTokenUse) {
 			texts := []string{string(body)}
 			if plain, err := url.QueryUnescape(string(body)); err == nil {
 				texts = append(texts, plain)
@@ -143,20 +162,60 @@ func (s *Server) doProxy(ctx context.Context, c *proxy.Call) (*proxy.Response, *
 	return nil, pe
 }
 
-// proxyTokens is the token access of one proxy call, on behalf of the application
-// (the caller's, or the proxy's own when it does not require auth); nil without a
-// token store.
-func (s *Server) proxyTokens(applicationID string) *callTokens {
+// permTokenUse detokenizes; permTokenCreate lets tokenize transforms create tokens.
+const (
+	permTokenUse    = "token:use"
+	permTokenCreate = "token:create"
+)
+
+// limitProxy takes one request from the bucket of who the call counts against (the
+// caller's application, or the proxy for anonymous calls), answering 429 with
+// Retry-After when it is empty.
+func (s *Server) limitProxy(w http.ResponseWriter, bucket string) *proxy.Error {
+	ok, wait := s.cfg.Limits.Allow(bucket)
+	if ok {
+		return nil
+	}
+	w.Header().Set("Retry-After", retryAfter(wait))
+	return proxy.Errorf(http.StatusTooManyRequests, "the rate limit was exceeded; retry after %s", wait.Round(time.Millisecond))
+}
+
+// proxyApplication is who a proxy that requires no auth acts as: its application
+// (validated public or private when the proxy was stored), or, without one or once
+// it is deleted, nobody, holding no permission at all.
+func (s *Server) proxyApplication(ctx context.Context, px *store.Proxy) (auth.Principal, error) {
+	if px.ApplicationID == "" {
+		return auth.Principal{}, nil
+	}
+	p, err := s.cfg.Auth.Application(ctx, px.ApplicationID)
+	if errors.Is(err, store.ErrNotFound) {
+		return auth.Principal{}, nil
+	}
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	if p.Type != auth.Private && p.Type != auth.Public {
+		return auth.Principal{}, nil
+	}
+	return p, nil
+}
+
+// proxyTokens is the token access of one proxy call, on behalf of who the call acts
+// as (the caller, or the proxy's application when it does not require auth); nil
+// without a token store.
+func (s *Server) proxyTokens(p auth.Principal) *callTokens {
 	if s.cfg.Tokens == nil {
 		return nil
 	}
-	return &callTokens{s: s, appID: applicationID, seen: map[string]bool{}, cache: map[string]any{}}
+	return &callTokens{s: s, p: p, appID: p.ApplicationID, seen: map[string]bool{}, cache: map[string]any{}}
 }
 
-// callTokens is one proxy call's token access; it counts the distinct tokens the
-// call uses against the per-request limit.
+// callTokens is one proxy call's token access, bound to the permissions of who the
+// call acts as; it counts the distinct tokens the call uses against the per-request
+// limit.
 type callTokens struct {
 	s     *Server
+	p     auth.Principal
 	appID string
 	mu    sync.Mutex
 	seen  map[string]bool
@@ -224,6 +283,9 @@ func (t *callTokens) Evaluate(ctx context.Context, src string, scope *proxy.Scop
 				return expr.Lookup(scope.Res, ref.Path...), nil
 			}
 		}
+		if !t.p.Can(permTokenUse) {
+			return nil, errNoTokenUse
+		}
 		t.mu.Lock()
 		if !t.seen[ref.Name] && len(t.seen) >= tokens.MaxPerRequest {
 			t.mu.Unlock()
@@ -238,6 +300,12 @@ func (t *callTokens) Evaluate(ctx context.Context, src string, scope *proxy.Scop
 		return tokenRef(ctx, ref)
 	}
 	v, err := expr.EvalString(ctx, src, resolve)
+	if errors.Is(err, errNoTokenUse) {
+		if t.p.ApplicationID == "" {
+			return nil, proxy.Errorf(http.StatusForbidden, "this proxy requires no authentication and has no application, so it detokenizes nothing; attach a public or private application with token:use")
+		}
+		return nil, proxy.Errorf(http.StatusForbidden, "the application lacks the token:use permission needed to detokenize")
+	}
 	if err != nil {
 		var ee *expr.Error
 		if errors.As(err, &ee) {
@@ -251,6 +319,9 @@ func (t *callTokens) Evaluate(ctx context.Context, src string, scope *proxy.Scop
 // Tokenize implements proxy.Tokens: one token created by the call's application,
 // returned with its data masked.
 func (t *callTokens) Tokenize(ctx context.Context, req map[string]any) (map[string]any, error) {
+	if !t.p.Can(permTokenCreate) {
+		return nil, proxy.Errorf(http.StatusForbidden, "the tokenize transform needs the token:create permission, which %s lacks", t.actor())
+	}
 	raw, err := json.Marshal(req)
 	if err != nil {
 		return nil, proxy.Errorf(http.StatusBadRequest, "the token request is not JSON: %v", err)
@@ -274,6 +345,18 @@ func (t *callTokens) Tokenize(ctx context.Context, req map[string]any) (map[stri
 		return nil, e
 	}
 	return nil, err
+}
+
+// errNoTokenUse stops an evaluation at the first token reference the call may not
+// detokenize.
+var errNoTokenUse = errors.New("token:use required")
+
+// actor names who the call acts as, in error messages.
+func (t *callTokens) actor() string {
+	if t.p.ApplicationID == "" {
+		return "a proxy with no authentication and no application"
+	}
+	return "the application"
 }
 
 // withoutParam removes a parameter from a raw query, keeping the rest as sent.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -48,17 +49,13 @@ func (s *Server) validApplication(w http.ResponseWriter, r *http.Request, ref *s
 	if ref == nil {
 		return true
 	}
-	a, err := s.cfg.Applications.Get(r.Context(), ref.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, r, http.StatusBadRequest, "Bad Request", "the reactor is not valid", map[string][]string{"application.id": {"application " + ref.ID + " does not exist"}})
-		return false
-	}
+	msg, err := s.applicationProblem(r.Context(), ref.ID)
 	if err != nil {
 		s.internal(w, r, err)
 		return false
 	}
-	if a.Type != auth.Private && a.Type != auth.Public {
-		writeError(w, r, http.StatusBadRequest, "Bad Request", "the reactor is not valid", map[string][]string{"application.id": {"the application must be public or private, not " + a.Type}})
+	if msg != "" {
+		writeError(w, r, http.StatusBadRequest, "Bad Request", "the reactor is not valid", map[string][]string{"application.id": {msg}})
 		return false
 	}
 	return true
@@ -94,7 +91,7 @@ func (s *Server) createReactor(w http.ResponseWriter, r *http.Request, p auth.Pr
 		return
 	}
 	s.cfg.Builds.Reactor(rec)
-	writeJSON(w, http.StatusCreated, rec)
+	writeJSON(w, http.StatusCreated, showReactor(rec))
 }
 
 func (q *reactorRequest) pending() *store.Pending {
@@ -178,13 +175,14 @@ func (s *Server) listReactors(w http.ResponseWriter, r *http.Request, p auth.Pri
 	for _, id := range q["id"] {
 		ids[id] = true
 	}
-	name := q.Get("name")
-	data := []*store.Reactor{}
+	// Basis Theory: "Wildcard search of reactors by name" (contains, any case).
+	name := strings.ToLower(q.Get("name"))
+	data := []any{}
 	for _, rec := range all {
-		if (len(ids) > 0 && !ids[rec.ID]) || (name != "" && rec.Name != name) {
+		if (len(ids) > 0 && !ids[rec.ID]) || (name != "" && !strings.Contains(strings.ToLower(rec.Name), name)) {
 			continue
 		}
-		data = append(data, rec)
+		data = append(data, showReactor(rec))
 	}
 	writePage(w, pg, data)
 }

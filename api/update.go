@@ -22,7 +22,7 @@ func (s *Server) replaceReactor(w http.ResponseWriter, r *http.Request, p auth.P
 		return
 	}
 	if next, ok := s.update(w, r, p, rec, q); ok {
-		writeJSON(w, http.StatusOK, next)
+		writeJSON(w, http.StatusOK, showReactor(next))
 	}
 }
 

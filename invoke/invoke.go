@@ -178,6 +178,21 @@ func (iv *Invoker) Run(ctx context.Context, req scheduler.Request) (scheduler.Re
 	return scheduler.Reply{}, &e
 }
 
+// Transform runs a proxy's code transform acting for caller: the code gets its Basis
+// Theory client as a reactor's does (the transform's runtime permissions on images
+// that take them, else the proxy's application), for the invocation only.
+func (iv *Invoker) Transform(ctx context.Context, req scheduler.Request, rt *store.Runtime, app *store.ApplicationRef, caller auth.Principal) (scheduler.Reply, *apierror.Error) {
+	grant, err := iv.grantFor(ctx, rt, app, caller, req.DeadlineTime())
+	if err != nil {
+		iv.log.Error("granting the transform's Basis Theory client failed", "trace_id", req.TraceID, "reactor_id", req.ReactorID, "error", err)
+	}
+	if grant != nil {
+		req.BT = grant
+		defer iv.cfg.Auth.Revoke(grant.Key)
+	}
+	return iv.Run(ctx, req)
+}
+
 // grantFor decides whether code gets a Basis Theory client and with what
 // permissions: the runtime's permissions acting for the caller (on images that take
 // them), else the attached application's. The key expires with the invocation.

@@ -92,3 +92,56 @@ func TestNotInvocable(t *testing.T) {
 		}
 	}
 }
+
+// TestTransformGrant: a proxy code transform gets its Basis Theory client as a
+// reactor does (here a node22 transform's runtime.permissions, acting for the
+// caller), and the key stops working once the transform answered; without
+// permissions or an application it gets none.
+func TestTransformGrant(t *testing.T) {
+	ctx := context.Background()
+	authn := auth.New(nil)
+	caller := auth.WithPermissions("app-1", "tenant-1", auth.Private, []string{"token:use"})
+	for _, tc := range []struct {
+		name  string
+		rt    *store.Runtime
+		perms []string // nil: no grant expected
+	}{
+		{"node22 runtime permissions", &store.Runtime{Image: "node22", Permissions: []string{"token:create"}}, []string{"token:create"}},
+		{"node22 without permissions", &store.Runtime{Image: "node22"}, nil},
+		{"node-bt without an application", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var during auth.Principal
+			var duringErr error
+			d := &dispatcher{reply: scheduler.Reply{Status: 200}}
+			iv := invoke.New(invoke.Config{Dispatcher: dispatchFunc(func(c context.Context, req scheduler.Request) (scheduler.Reply, error) {
+				if req.BT != nil {
+					during, duringErr = authn.Authenticate(c, req.BT.Key)
+				}
+				return d.Invoke(c, req)
+			}), Auth: authn, BTSubject: "reactord.bt.test"})
+			req := scheduler.NewRequest("proxy:p1:request:0", "b", tc.rt, nil)
+			if _, failure := iv.Transform(ctx, req, tc.rt, nil, caller); failure != nil {
+				t.Fatalf("transform: %+v", failure)
+			}
+			if tc.perms == nil {
+				if d.got.BT != nil {
+					t.Errorf("granted %+v", d.got.BT)
+				}
+				return
+			}
+			if d.got.BT == nil || duringErr != nil || !during.Can(tc.perms[0]) || during.Can("token:use") || during.ApplicationID != "app-1" {
+				t.Fatalf("grant %+v: %+v %v", d.got.BT, during, duringErr)
+			}
+			if _, err := authn.Authenticate(ctx, d.got.BT.Key); !errors.Is(err, auth.ErrUnauthenticated) {
+				t.Errorf("the key outlived the transform: %v", err)
+			}
+		})
+	}
+}
+
+type dispatchFunc func(context.Context, scheduler.Request) (scheduler.Reply, error)
+
+func (f dispatchFunc) Invoke(ctx context.Context, req scheduler.Request) (scheduler.Reply, error) {
+	return f(ctx, req)
+}

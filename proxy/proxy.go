@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reactord/reactord/auth"
 	"github.com/reactord/reactord/egress"
 	"github.com/reactord/reactord/internal/apierror"
 	"github.com/reactord/reactord/scheduler"
@@ -50,11 +51,13 @@ type Scope struct {
 	Transforms map[string]any
 }
 
-// Runner runs code transforms: it dispatches a request built by
-// scheduler.NewRequest and answers a dispatch failure in the API's error format;
-// *invoke.Invoker implements it.
+// Runner runs code transforms; *invoke.Invoker implements it.
 type Runner interface {
-	Run(ctx context.Context, req scheduler.Request) (scheduler.Reply, *apierror.Error)
+	// Transform grants the code its Basis Theory client (the transform's
+	// runtime.permissions on images that take them, acting for caller, else app's
+	// permissions), dispatches req, built by scheduler.NewRequest, and revokes the
+	// grant; a dispatch failure is answered in the API's error format.
+	Transform(ctx context.Context, req scheduler.Request, rt *store.Runtime, app *store.ApplicationRef, caller auth.Principal) (scheduler.Reply, *apierror.Error)
 }
 
 // Config configures a Proxy.
@@ -65,12 +68,21 @@ type Config struct {
 	Policy egress.Policy
 	// AllowHTTP accepts plain-HTTP destinations (development and tests).
 	AllowHTTP bool
-	// Timeout bounds one destination call, body included (default 30 s).
+	// Timeout bounds one destination call, body included (default DefaultTimeout);
+	// past it the caller gets a 408 proxy_error.
 	Timeout time.Duration
-	// MaxResponse caps the destination's response body (default 10 MiB).
+	// MaxResponse caps the destination's response body (default
+	// DefaultMaxResponse); past it the caller gets a 502 proxy_error.
 	MaxResponse int64
 	Logger      *slog.Logger
 }
+
+// Defaults of Config: Basis Theory answers 408 when a destination takes more than
+// 25 seconds; the response cap is this service's.
+const (
+	DefaultTimeout     = 25 * time.Second
+	DefaultMaxResponse = 10 << 20
+)
 
 // Proxy forwards calls. It is safe for concurrent use; create one per process.
 type Proxy struct {
@@ -82,10 +94,10 @@ type Proxy struct {
 // New returns a Proxy.
 func New(cfg Config) *Proxy {
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 30 * time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.MaxResponse <= 0 {
-		cfg.MaxResponse = 10 << 20
+		cfg.MaxResponse = DefaultMaxResponse
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -110,7 +122,10 @@ type Call struct {
 	Body     []byte
 	// Tokens evaluates expressions for the caller; nil means expressions cannot be
 	// evaluated and a body or header holding one is refused.
-	Tokens  Tokens
+	Tokens Tokens
+	// Caller is who the call acts as: the authenticated caller, or the proxy's
+	// application when it requires no auth (the zero Principal: nobody).
+	Caller  auth.Principal
 	TraceID string
 }
 
@@ -183,7 +198,9 @@ func (p *Proxy) Do(ctx context.Context, c *Call) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Proxy != nil {
+	// Response transforms expect the destination's success; any other answer is
+	// returned as the destination sent it.
+	if c.Proxy != nil && res.status >= 200 && res.status < 300 {
 		for i, t := range c.Proxy.ResponseTransforms {
 			resp, err := p.apply(ctx, c, phaseResponse, i, t, res.msg, scope)
 			if err != nil || resp != nil {
@@ -269,6 +286,15 @@ func (p *Proxy) forward(ctx context.Context, c *Call, m *message) (*destinationR
 		return nil, &Error{Status: 400, Title: "Bad Request", Detail: "cannot build the destination request: " + err.Error()}
 	}
 	req.Header = m.header.Clone()
+	// Basis Theory's reserved headers choose the destination call's Keep-Alive and
+	// Connection, which are otherwise hop-by-hop and never forwarded.
+	if v := c.Header.Get("BT-PROXY-KEEP-ALIVE"); v != "" {
+		req.Header.Set("Keep-Alive", v)
+	}
+	if v := c.Header.Get("BT-PROXY-CONNECTION"); v != "" {
+		req.Header.Set("Connection", v)
+		req.Close = strings.EqualFold(strings.TrimSpace(v), "close")
+	}
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return nil, p.failure(ctx, cctx, err)
@@ -306,7 +332,7 @@ func (p *Proxy) failure(parent, ctx context.Context, err error) *Error {
 	case parent.Err() != nil:
 		return Errorf(499, "the caller went away")
 	case ctx.Err() != nil:
-		return Errorf(504, "the destination did not answer within %s", p.cfg.Timeout)
+		return Errorf(http.StatusRequestTimeout, "the destination did not answer within %s", p.cfg.Timeout)
 	}
 	var uerr *url.Error
 	if errors.As(err, &uerr) {

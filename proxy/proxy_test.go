@@ -162,7 +162,7 @@ func TestProxyErrors(t *testing.T) {
 		{"IP destination refused in production", strict, proxy.Call{Destination: dest.URL}, 400, "DNS name"},
 		{"plain http refused", proxy.New(proxy.Config{}), proxy.Call{Destination: "http://example.com"}, 400, "https"},
 		{"unreachable", local(proxy.Config{}), proxy.Call{Destination: closedURL}, 502, "could not be reached"},
-		{"too slow", local(proxy.Config{Timeout: 50 * time.Millisecond}), proxy.Call{Destination: slow.URL}, 504, "did not answer"},
+		{"too slow", local(proxy.Config{Timeout: 50 * time.Millisecond}), proxy.Call{Destination: slow.URL}, 408, "did not answer"},
 		{"unknown token", local(proxy.Config{}), proxy.Call{Destination: dest.URL, Body: []byte(`{{ nope }}`), Tokens: tokens}, 400, "unknown token"},
 		{"expressions without tokens", local(proxy.Config{}), proxy.Call{Destination: dest.URL, Body: []byte(`{{ nope }}`)}, 400, "not available"},
 	}

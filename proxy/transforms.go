@@ -11,7 +11,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/reactord/reactord/images"
 	"github.com/reactord/reactord/proxy/internal/jsonpath"
 	rt "github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/scheduler"
@@ -412,13 +411,17 @@ func appendJSON(m *message, location string, v any) error {
 	return nil
 }
 
-// code runs a code transform on the reactor runtime.
+// code runs a code transform on the reactor runtime. Every failure of the code (a
+// syntax error, a thrown error, a reactor error class with its status, a timeout)
+// is the proxy's, answered as {"proxy_error": ...} so callers tell it from the
+// destination's answer. A request transform may answer the call itself.
 func (p *Proxy) code(ctx context.Context, c *Call, ph phase, i int, t store.ProxyTransform, m *message) (*Response, error) {
 	req := scheduler.NewRequest(TransformID(c.Proxy.ID, string(ph), i), t.Bundle, t.Runtime, c.Proxy.Configuration)
 	req.TraceID, req.WantResult = c.TraceID, true
+	// node-bt's req.args and node22's event.req: the message, and for a request
+	// its method, path (after /proxy) and query.
 	args := map[string]any{"body": m.value(), "headers": m.headerMap()}
-	if images.Of(req.Image).Contract == images.ContractNode22 {
-		// node22's event.req carries the whole request.
+	if ph == phaseRequest {
 		args["method"], args["path"], args["query"] = c.Method, c.Path, c.RawQuery
 	}
 	raw, err := json.Marshal(args)
@@ -426,26 +429,64 @@ func (p *Proxy) code(ctx context.Context, c *Call, ph phase, i int, t store.Prox
 		return nil, Errorf(500, "encoding the transform's input: %v", err)
 	}
 	req.Args = raw
-	reply, failure := p.cfg.Runner.Run(ctx, req)
+	var app *store.ApplicationRef
+	if c.Proxy.ApplicationID != "" {
+		app = &store.ApplicationRef{ID: c.Proxy.ApplicationID}
+	}
+	reply, failure := p.cfg.Runner.Transform(ctx, req, t.Runtime, app, c.Caller)
 	if failure != nil {
 		return nil, &Error{Status: failure.Status, Body: failure.JSON()}
 	}
-	switch rt.Outcome(reply.Outcome) {
-	case rt.OK:
-		return nil, m.replace(reply.Result)
-	case rt.Thrown:
-		// The reactor error mapping, as a reactor would answer.
-		h := http.Header{}
-		for k, v := range reply.Headers {
-			h.Set(k, v)
-		}
-		if reply.ContentType != "" {
-			h.Set("Content-Type", reply.ContentType)
-		}
-		return &Response{Status: reply.Status, Header: h, Body: reply.Body}, nil
+	if rt.Outcome(reply.Outcome) != rt.OK {
+		return nil, &Error{Status: reply.Status, Body: reply.Body}
 	}
-	// Timeouts, memory limits, saturation and engine failures are the proxy's.
-	return nil, &Error{Status: reply.Status, Body: reply.Body}
+	if ph == phaseRequest {
+		if resp, err := skipResponse(reply.Result); resp != nil || err != nil {
+			return resp, err
+		}
+	}
+	return nil, m.replace(reply.Result)
+}
+
+// skipResponse is Basis Theory's "Skip Proxy Request": a request transform that
+// returns { response: { status, headers, body } } answers the call with it, and
+// the destination is not called. status defaults to 200 (statusCode is accepted
+// too); the body is sent as a string as is, anything else as JSON.
+func skipResponse(result json.RawMessage) (*Response, error) {
+	var out struct {
+		Response json.RawMessage `json:"response"`
+	}
+	if json.Unmarshal(result, &out) != nil || len(out.Response) == 0 || bytes.Equal(out.Response, []byte("null")) {
+		return nil, nil
+	}
+	var r struct {
+		Status     *int            `json:"status"`
+		StatusCode *int            `json:"statusCode"`
+		Body       json.RawMessage `json:"body"`
+	}
+	if err := json.Unmarshal(out.Response, &r); err != nil {
+		return nil, &Error{Status: 500, Title: "Reactor Runtime Error", Type: "reactor_runtime_error",
+			Detail: "a transform's response must be an object { status, headers, body }"}
+	}
+	status := 200
+	switch {
+	case r.Status != nil:
+		status = *r.Status
+	case r.StatusCode != nil:
+		status = *r.StatusCode
+	}
+	if status < 100 || status > 599 {
+		return nil, &Error{Status: 500, Title: "Reactor Runtime Error", Type: "reactor_runtime_error",
+			Detail: fmt.Sprintf("a transform's response status must be 100 to 599, not %d", status)}
+	}
+	m := &message{header: http.Header{}}
+	if err := m.replace(out.Response); err != nil {
+		return nil, err
+	}
+	if m.header.Get("Content-Type") == "" && len(r.Body) > 0 && r.Body[0] != '"' && !bytes.Equal(r.Body, []byte("null")) {
+		m.header.Set("Content-Type", "application/json")
+	}
+	return &Response{Status: status, Header: m.header, Body: m.body}, nil
 }
 
 // replace sets the message from a transform's { body, headers } result. A missing

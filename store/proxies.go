@@ -2,9 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -73,6 +78,9 @@ type Proxy struct {
 	// Revision is the record's revision in the bucket, for optimistic updates and
 	// for keying warm instances of its code transforms per version.
 	Revision uint64 `json:"-"`
+	// LegacyTransforms records that the proxy was written with the older API's
+	// single request_transform/response_transform fields, which the API then echoes.
+	LegacyTransforms bool `json:"-"`
 }
 
 // ProxyRequested is a proxy's pending deployment: transforms being built.
@@ -97,6 +105,7 @@ type storedProxy struct {
 	ResponseTransforms []storedTransform `json:"response_transforms"`
 	SealedConfig       []byte            `json:"configuration_sealed,omitempty"`
 	Configuration      any               `json:"configuration,omitempty"` // always empty at rest
+	LegacyTransforms   bool              `json:"legacy_transforms,omitempty"`
 }
 
 // Proxies is the proxy bucket.
@@ -105,6 +114,19 @@ type Proxies struct {
 	key     *seal.Key
 	// byKey indexes the in-memory copy by proxy key; guarded by the view's lock.
 	byKey map[string]*Proxy
+	// lists counts List calls, so tests can tell a key lookup never scans.
+	lists atomic.Int64
+}
+
+// keyHashPrefix starts the bucket's index entries: keyhash.<sha256 of a proxy key>
+// holds the proxy's id, so that finding a proxy by key (or learning that no proxy
+// has it) is one read, whatever the number of proxies. The key itself is never a
+// bucket key: it is the only credential of a proxy that requires no auth.
+const keyHashPrefix = "keyhash."
+
+func keyHashEntry(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return keyHashPrefix + hex.EncodeToString(sum[:])
 }
 
 // OpenProxies opens (or creates) the proxy bucket.
@@ -115,7 +137,8 @@ func OpenProxies(ctx context.Context, js jetstream.JetStream, key *seal.Key) (*P
 	}
 	s := &Proxies{key: key}
 	s.records = records[Proxy]{kv: kv, noun: "proxy", encode: s.encode, decode: s.decode,
-		created: func(p *Proxy) time.Time { return p.CreatedAt }}
+		created: func(p *Proxy) time.Time { return p.CreatedAt },
+		index:   func(key string) bool { return strings.HasPrefix(key, keyHashPrefix) }}
 	s.byKey = map[string]*Proxy{}
 	s.records.view.revision = func(p *Proxy) uint64 { return p.Revision }
 	s.records.view.changed = func(old, p *Proxy) {
@@ -126,7 +149,53 @@ func OpenProxies(ctx context.Context, js jetstream.JetStream, key *seal.Key) (*P
 			s.byKey[p.Key] = p
 		}
 	}
+	if err := s.backfill(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// backfill indexes the proxies stored before the key index existed; once every
+// proxy is indexed it costs one listing of the bucket's keys at start.
+func (s *Proxies) backfill(ctx context.Context) error {
+	lister, err := s.records.kv.ListKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("store: list %s keys: %w", ProxiesBucket, err)
+	}
+	indexed, ids := map[string]bool{}, []string{}
+	for k := range lister.Keys() {
+		if strings.HasPrefix(k, keyHashPrefix) {
+			indexed[k] = true
+		} else {
+			ids = append(ids, k)
+		}
+	}
+	if len(indexed) >= len(ids) {
+		return nil
+	}
+	for _, id := range ids {
+		p, err := s.records.get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !indexed[keyHashEntry(p.Key)] {
+			if err := s.index(ctx, p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// index records p's key hash -> id entry.
+func (s *Proxies) index(ctx context.Context, p *Proxy) error {
+	if _, err := s.records.kv.Put(ctx, keyHashEntry(p.Key), []byte(p.ID)); err != nil {
+		return fmt.Errorf("store: index proxy %s: %w", p.ID, err)
+	}
+	return nil
 }
 
 func toStored(ts []ProxyTransform) []storedTransform {
@@ -147,7 +216,8 @@ func fromStored(ts []storedTransform) []ProxyTransform {
 }
 
 func (s *Proxies) encode(p *Proxy) ([]byte, error) {
-	st := storedProxy{Proxy: *p, RequestTransforms: toStored(p.RequestTransforms), ResponseTransforms: toStored(p.ResponseTransforms)}
+	st := storedProxy{Proxy: *p, RequestTransforms: toStored(p.RequestTransforms), ResponseTransforms: toStored(p.ResponseTransforms),
+		LegacyTransforms: p.LegacyTransforms}
 	st.Proxy.Configuration = nil
 	if len(p.Configuration) > 0 {
 		plain, err := json.Marshal(p.Configuration)
@@ -166,7 +236,7 @@ func (s *Proxies) decode(b []byte, rev uint64) (*Proxy, error) {
 	}
 	p := st.Proxy
 	p.RequestTransforms, p.ResponseTransforms = fromStored(st.RequestTransforms), fromStored(st.ResponseTransforms)
-	p.Revision = rev
+	p.Revision, p.LegacyTransforms = rev, st.LegacyTransforms
 	if len(st.SealedConfig) > 0 {
 		plain, err := s.key.Open(st.SealedConfig, []byte(p.ID))
 		if err != nil {
@@ -179,8 +249,12 @@ func (s *Proxies) decode(b []byte, rev uint64) (*Proxy, error) {
 	return &p, nil
 }
 
-// Create stores a new proxy.
+// Create stores a new proxy and indexes its key. The index entry is written first:
+// one left behind by a failed create points at no proxy and finds nothing.
 func (s *Proxies) Create(ctx context.Context, r *Proxy) error {
+	if err := s.index(ctx, r); err != nil {
+		return err
+	}
 	rev, err := s.records.create(ctx, r.ID, r)
 	if err == nil {
 		r.Revision = rev
@@ -192,9 +266,13 @@ func (s *Proxies) Create(ctx context.Context, r *Proxy) error {
 // Get returns a proxy or ErrNotFound.
 func (s *Proxies) Get(ctx context.Context, id string) (*Proxy, error) { return s.records.get(ctx, id) }
 
-// Update replaces a proxy if it is still at r.Revision, else ErrConflict.
+// Update replaces a proxy if it is still at r.Revision, else ErrConflict. A proxy
+// keeps its key; the index entry is written again in case it was lost.
 func (s *Proxies) Update(ctx context.Context, r *Proxy) error {
 	rev, err := s.records.update(ctx, r.ID, r, r.Revision)
+	if err == nil {
+		err = s.index(ctx, r)
+	}
 	if err == nil {
 		r.Revision = rev
 		s.records.view.remember(r.ID, r)
@@ -213,8 +291,9 @@ func (s *Proxies) Cached(ctx context.Context, id string) (*Proxy, error) {
 }
 
 // ByKey returns the proxy whose key is key: from the in-memory copy, else (a proxy
-// created on another gateway a moment ago) by reading the bucket, which only a key
-// of the shape this service generates is worth. ErrNotFound otherwise.
+// created on another gateway a moment ago) through the key index, one read. A key
+// of another shape than this service generates is not looked up. ErrNotFound
+// otherwise.
 func (s *Proxies) ByKey(ctx context.Context, key string) (*Proxy, error) {
 	s.records.view.mu.RLock()
 	p := s.byKey[key]
@@ -225,21 +304,41 @@ func (s *Proxies) ByKey(ctx context.Context, key string) (*Proxy, error) {
 	if _, err := hex.DecodeString(key); err != nil || len(key) != 32 {
 		return nil, ErrNotFound
 	}
-	all, err := s.List(ctx)
+	e, err := s.records.kv.Get(ctx, keyHashEntry(key))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: find proxy by key: %w", err)
+	}
+	p, err = s.records.cached(ctx, string(e.Value()))
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range all {
-		s.records.view.remember(p.ID, p)
-		if p.Key == key {
-			return p, nil
-		}
+	if subtle.ConstantTimeCompare([]byte(p.Key), []byte(key)) != 1 {
+		return nil, ErrNotFound
 	}
-	return nil, ErrNotFound
+	return p, nil
 }
 
-// Delete removes a proxy; deleting a missing one is ErrNotFound.
-func (s *Proxies) Delete(ctx context.Context, id string) error { return s.records.delete(ctx, id) }
+// Delete removes a proxy and its key's index entry; deleting a missing one is
+// ErrNotFound.
+func (s *Proxies) Delete(ctx context.Context, id string) error {
+	p, err := s.records.get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.records.delete(ctx, id); err != nil {
+		return err
+	}
+	if err := s.records.kv.Delete(ctx, keyHashEntry(p.Key)); err != nil {
+		return fmt.Errorf("store: unindex proxy %s: %w", id, err)
+	}
+	return nil
+}
 
 // List returns every proxy, oldest first.
-func (s *Proxies) List(ctx context.Context) ([]*Proxy, error) { return s.records.list(ctx) }
+func (s *Proxies) List(ctx context.Context) ([]*Proxy, error) {
+	s.lists.Add(1)
+	return s.records.list(ctx)
+}

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/reactord/reactord/internal/natsd/natstest"
 	"github.com/reactord/reactord/internal/seal"
 	"github.com/reactord/reactord/store"
 )
@@ -99,4 +102,114 @@ func TestProxiesSealedAtRest(t *testing.T) {
 		t.Errorf("get after delete: %v", err)
 	}
 	seenAs("")
+}
+
+// TestProxyKeyIndex: a handle that does not follow the bucket finds a proxy by key
+// through the key index, and an unknown key of the generated shape costs one read,
+// never a listing of the bucket (which would decrypt every proxy).
+func TestProxyKeyIndex(t *testing.T) {
+	ctx := context.Background()
+	js, _ := jetStream(t)
+	key, _, err := seal.LoadOrCreate(t.TempDir() + "/k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := store.OpenProxies(ctx, js, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pkey = "0123456789abcdef0123456789abcdef"
+	for i, k := range []string{pkey, "fedcba9876543210fedcba9876543210"} {
+		p := &store.Proxy{ID: "p" + string(rune('1'+i)), Name: "n", Key: k, DestinationURL: "https://example.com", CreatedAt: time.Now().UTC()}
+		if err := ps.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other, err := store.OpenProxies(ctx, js, key) // not following
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key  string
+		want string // proxy id, "" for not found
+	}{
+		{pkey, "p1"},
+		{"fedcba9876543210fedcba9876543210", "p2"},
+		{"00000000000000000000000000000000", ""},
+		{"not-a-generated-key", ""},
+		{"0123456789ABCDEF0123456789ABCDEF", ""},
+	} {
+		p, err := other.ByKey(ctx, tc.key)
+		got := ""
+		if err == nil {
+			got = p.ID
+		} else if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: %v", tc.key, err)
+		}
+		if got != tc.want {
+			t.Errorf("ByKey(%s) = %q, want %q", tc.key, got, tc.want)
+		}
+	}
+	if n := other.ListCalls(); n != 0 {
+		t.Errorf("lookups by key listed the bucket %d times", n)
+	}
+	// The index entries are not records: List and a following handle see proxies only.
+	if list, err := ps.List(ctx); err != nil || len(list) != 2 {
+		t.Errorf("list: %d %v", len(list), err)
+	}
+	if err := ps.Delete(ctx, "p1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.ByKey(ctx, pkey); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the deleted proxy's key: %v", err)
+	}
+	kv, _ := js.KeyValue(ctx, store.ProxiesBucket)
+	lister, _ := kv.ListKeys(ctx)
+	n := 0
+	for k := range lister.Keys() {
+		n++
+		if strings.Contains(k, pkey) || strings.Contains(k, "fedcba98") {
+			t.Errorf("a proxy key is a bucket key: %s", k)
+		}
+	}
+	if n != 2 { // p2 and its index entry
+		t.Errorf("bucket keys after delete: %d", n)
+	}
+}
+
+// BenchmarkProxyByKeyMiss is the cost of an unknown key of the generated shape on a
+// gateway that does not hold it in memory, with 151 proxies stored.
+func BenchmarkProxyByKeyMiss(b *testing.B) {
+	ctx := context.Background()
+	js, _ := natstest.JetStream(b)
+	key, _, err := seal.LoadOrCreate(b.TempDir() + "/k")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ps, err := store.OpenProxies(ctx, js, key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 151 {
+		p := &store.Proxy{ID: fmt.Sprintf("p%d", i), Name: "n", Key: fmt.Sprintf("%032x", i+1), DestinationURL: "https://example.com",
+			Configuration: map[string]string{"K": "v"}, CreatedAt: time.Now().UTC()}
+		if err := ps.Create(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("index", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := ps.ByKey(ctx, "ffffffffffffffffffffffffffffffff"); !errors.Is(err, store.ErrNotFound) {
+				b.Fatal(err)
+			}
+		}
+	})
+	// What a miss cost before the index: reading and decrypting every proxy.
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			if list, err := ps.List(ctx); err != nil || len(list) != 151 {
+				b.Fatal(len(list), err)
+			}
+		}
+	})
 }

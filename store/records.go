@@ -21,7 +21,12 @@ type records[T any] struct {
 	created func(*T) time.Time
 	// view is the gateway's in-memory copy, current once Follow ran.
 	view view[T]
+	// index, when set, reports the bucket's keys that are secondary index entries
+	// rather than records; list and watch pass over them.
+	index func(key string) bool
 }
+
+func (s *records[T]) isIndex(key string) bool { return s.index != nil && s.index(key) }
 
 func (s *records[T]) create(ctx context.Context, id string, r *T) (uint64, error) {
 	b, err := s.encode(r)
@@ -86,6 +91,9 @@ func (s *records[T]) list(ctx context.Context) ([]*T, error) {
 	}
 	var out []*T
 	for id := range lister.Keys() {
+		if s.isIndex(id) {
+			continue
+		}
 		r, err := s.get(ctx, id)
 		if errors.Is(err, ErrNotFound) {
 			continue
@@ -117,7 +125,7 @@ func (s *records[T]) watch(ctx context.Context, emit func(id string, r *T) bool,
 				if !ok {
 					return
 				}
-				if e == nil { // initial values done
+				if e == nil || s.isIndex(e.Key()) { // initial values done, or an index entry
 					continue
 				}
 				var r *T

@@ -43,3 +43,30 @@ test('proxies: create, get, list, update, patch, delete', async () => {
   await assert.rejects(client.proxies.get(created.id), (e) => e.statusCode === 404 && e instanceof BasisTheory.NotFoundError);
   await assert.rejects(client.proxies.create({ name: '', destinationUrl: 'not a url' }), (e) => e.statusCode === 400 && Boolean(e.body.errors.destination_url));
 });
+
+test('proxies: an anonymous proxy acts as its application; legacy transform fields are echoed', async () => {
+  // Only public and private applications can be a proxy's.
+  const mgmt = await client.applications.create({ name: 'sdk mgmt', type: 'management', permissions: ['proxy:read'] });
+  await assert.rejects(
+    client.proxies.create({ name: 'sdk anon', destinationUrl: 'https://example.com', requireAuth: false, application: { id: mgmt.id } }),
+    (e) => e.statusCode === 400 && Boolean(e.body.errors['application.id']),
+  );
+
+  // A require_auth:false proxy without an application detokenizes nothing.
+  const writer = await client.applications.create({ name: 'sdk writer', type: 'private', permissions: ['token:create'] });
+  const token = await new BasisTheoryClient({ apiKey: writer.key, environment }).tokens.create({ type: 'token', data: 'secret' });
+  const anon = await client.proxies.create({ name: 'sdk anon', destinationUrl: 'https://example.com', requireAuth: false });
+  const res = await fetch(`${environment}/proxy?bt-proxy-key=${anon.key}`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ v: `{{ ${token.id} }}` }),
+  });
+  assert.equal(res.status, 403);
+  assert.equal((await res.json()).proxy_error.status, 403);
+
+  const legacy = await client.proxies.create({
+    name: 'sdk legacy', destinationUrl: 'https://example.com',
+    requestTransform: { code: 'module.exports = async (req) => ({ body: req.args.body, headers: req.args.headers })' },
+  });
+  assert.equal(typeof legacy.requestTransform.code, 'string');
+  assert.equal(legacy.requestTransforms.length, 1);
+  assert.equal((await client.proxies.get(legacy.id)).requestTransform.code, legacy.requestTransform.code);
+});

@@ -35,6 +35,9 @@ test('reactors: create, get, list, react, update, patch, delete', async () => {
   const page = await client.reactors.list({ name: 'sdk reactor' });
   assert.equal(page.data.length, 1);
   assert.equal(page.data[0].id, created.id);
+  // name is a wildcard search: a part of the name, in any case.
+  const partial = await client.reactors.list({ name: 'K REAC' });
+  assert.deepEqual(partial.data.map((r) => r.id), [created.id]);
 
   const res = await (await caller()).reactors.react(created.id, { args: { name: 'sdk' } });
   assert.deepEqual(res.raw, { hello: 'sdk', key: 'key_abcd1234' });

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/reactord/reactord/bundles"
+	"github.com/reactord/reactord/proxy"
 	"github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/scheduler"
 	"github.com/reactord/reactord/vulns"
@@ -86,6 +87,10 @@ type Config struct {
 	EgressAllowPrivate bool
 	// ProxyAllowHTTP lets proxies reach plain-HTTP destinations.
 	ProxyAllowHTTP bool
+	// ProxyTimeout bounds one proxy destination call (Basis Theory's 25 s, answered
+	// 408); ProxyMaxResponse caps the destination's response body in bytes (502 past it).
+	ProxyTimeout     time.Duration
+	ProxyMaxResponse int
 	// DrainTimeout is how long shutdown waits for in-flight work.
 	DrainTimeout time.Duration
 	Logger       *slog.Logger
@@ -166,6 +171,8 @@ func (c *Config) Register(fs *flag.FlagSet, role Role) {
 		r.str(&c.Build.Registry, "npm-registry", "REACTORD_NPM_REGISTRY", "", "npm registry URL for node22 builds")
 		r.integer(&c.Build.Concurrency, "build-concurrency", "REACTORD_BUILD_CONCURRENCY", 1, "node22 builds this gateway runs at once")
 		r.boolean(&c.ProxyAllowHTTP, "proxy-allow-http", "REACTORD_PROXY_ALLOW_HTTP", "let proxies reach plain-HTTP destinations (local development only)")
+		r.duration(&c.ProxyTimeout, "proxy-timeout", "REACTORD_PROXY_TIMEOUT", proxy.DefaultTimeout, "how long a proxy waits for its destination, body included, before 408")
+		r.integer(&c.ProxyMaxResponse, "proxy-max-response", "REACTORD_PROXY_MAX_RESPONSE", proxy.DefaultMaxResponse, "largest destination response body a proxy returns, in bytes; 502 past it")
 	}
 	if role != Gateway {
 		r.tiers(&c.Tiers, "tiers", "REACTORD_TIERS", runtime.Tiers, "resource tiers this worker serves")
@@ -209,11 +216,15 @@ func (c *Config) Validate() error {
 	if c.RateBurst < 0 {
 		bad("rate-burst", "must be 0 or more, not %d", c.RateBurst)
 	}
+	if c.ProxyMaxResponse < 0 {
+		bad("proxy-max-response", "must be 0 (the default) or more, not %d", c.ProxyMaxResponse)
+	}
 	if c.Build.Concurrency < 0 {
 		bad("build-concurrency", "must be 1 or more, not %d", c.Build.Concurrency)
 	}
 	for name, d := range map[string]time.Duration{"result-ttl": c.ResultTTL, "idle-ttl": c.Pools.IdleTTL,
-		"queue-wait": c.Pools.QueueWait, "drain-timeout": c.DrainTimeout, "osv-rescan-interval": c.Build.RescanInterval, "block-critical-after": c.BlockCriticalAfter} {
+		"queue-wait": c.Pools.QueueWait, "drain-timeout": c.DrainTimeout, "osv-rescan-interval": c.Build.RescanInterval,
+		"block-critical-after": c.BlockCriticalAfter, "proxy-timeout": c.ProxyTimeout} {
 		if d < 0 {
 			bad(name, "must not be negative, not %s", d)
 		}

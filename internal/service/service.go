@@ -353,7 +353,7 @@ func (s *Service) startGateway(ctx context.Context) (http.Handler, error) {
 	invoker := invoke.New(invoke.Config{Dispatcher: scheduler.NewDispatcher(s.nc), Auth: authn, BTSubject: btSubject,
 		Tokens: g.tokens, TenantID: g.sys.TenantID, Reactors: g.reactors, Logger: s.log})
 	px := proxy.New(proxy.Config{Runner: invoker, Policy: egress.Policy{AllowPrivate: c.EgressAllowPrivate},
-		AllowHTTP: c.ProxyAllowHTTP, Logger: s.log})
+		AllowHTTP: c.ProxyAllowHTTP, Timeout: c.ProxyTimeout, MaxResponse: int64(c.ProxyMaxResponse), Logger: s.log})
 	srv := api.New(api.Config{Reactors: g.reactors, Applications: g.apps, Bundles: s.bundles, Async: g.async, Tokens: g.tokens,
 		Engine: s.eng, Auth: authn, Invoker: invoker, Builds: builds, Limits: ratelimit.New(c.RateLimit, c.RateBurst),
 		System: g.sys, Logger: s.log, Registerer: s.reg, Healthy: s.healthy,

@@ -50,7 +50,7 @@ type Config struct {
 	// JetStreamAPIPrefix reaches JetStream through another account's exported API
 	// (deploy/nats: workers use $JS.reactord.API and may only read by key).
 	JetStreamAPIPrefix string
-	DataDir           string
+	DataDir            string
 	// EncryptionKey is the base64 key sealing configuration; empty uses (and creates)
 	// DataDir/encryption.key.
 	EncryptionKey string

@@ -120,15 +120,7 @@ func (iv *Invoker) React(ctx context.Context, rec *store.Reactor, args json.RawM
 		// A nested call finishes within the invocation that made it.
 		req.Deadline = dl.UnixMilli()
 	}
-	grant, err := iv.grantFor(ctx, rec.Runtime, rec.Application, caller, req.DeadlineTime())
-	if err != nil {
-		iv.log.Error("granting the reactor's Basis Theory client failed", "trace_id", req.TraceID, "reactor_id", rec.ID, "error", err)
-	}
-	if grant != nil {
-		req.BT = grant
-		defer iv.cfg.Auth.Revoke(grant.Key)
-	}
-	reply, failure := iv.Run(ctx, req)
+	reply, failure := iv.Transform(ctx, req, rec.Runtime, rec.Application, caller)
 	if failure != nil {
 		return Failed(*failure)
 	}
@@ -178,13 +170,14 @@ func (iv *Invoker) Run(ctx context.Context, req scheduler.Request) (scheduler.Re
 	return scheduler.Reply{}, &e
 }
 
-// Transform runs a proxy's code transform acting for caller: the code gets its Basis
-// Theory client as a reactor's does (the transform's runtime permissions on images
-// that take them, else the proxy's application), for the invocation only.
+// Transform runs req, a reactor or a proxy's code transform, acting for caller: the
+// code gets its Basis Theory client (the runtime permissions on images that take
+// them, else the attached application's), for the invocation only; then it is
+// dispatched like Run.
 func (iv *Invoker) Transform(ctx context.Context, req scheduler.Request, rt *store.Runtime, app *store.ApplicationRef, caller auth.Principal) (scheduler.Reply, *apierror.Error) {
 	grant, err := iv.grantFor(ctx, rt, app, caller, req.DeadlineTime())
 	if err != nil {
-		iv.log.Error("granting the transform's Basis Theory client failed", "trace_id", req.TraceID, "reactor_id", req.ReactorID, "error", err)
+		iv.log.Error("granting the code's Basis Theory client failed", "trace_id", req.TraceID, "reactor_id", req.ReactorID, "error", err)
 	}
 	if grant != nil {
 		req.BT = grant

@@ -103,6 +103,7 @@ function builtinFactories() {
     url: () => require('./node/url'),
     util: () => util,
     'util/types': () => util.types,
+    zlib: () => require('./node/zlib'),
     [SDK_NAME]: () => sdk,
     // the real SDK as an ordinary module: reactors may create their own instances
     [BT_SDK_NAME]: () => require('@basis-theory/basis-theory-js'),

@@ -30,7 +30,6 @@ const UNAVAILABLE = [
   'readline/promises',
   'repl',
   'tty',
-  'zlib',
   'async_hooks',
   'diagnostics_channel',
   'trace_events',

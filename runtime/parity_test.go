@@ -2,10 +2,13 @@ package runtime_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/reactord/reactord/runtime"
 )
 
 // parityCase is an async function body whose JSON result must be the same in real
@@ -33,7 +36,8 @@ func nodeResults(t *testing.T, args string, cases []parityCase) []json.RawMessag
   for (const c of cases) {
     try { out.push(await c()); } catch (e) { out.push({ threw: { name: e.name, code: e.code, message: e.message } }); }
   }
-  process.stdout.write(JSON.stringify(out));
+  // requests left open (never ended) would keep node alive
+  process.stdout.write(JSON.stringify(out), () => process.exit(0));
 })();`)
 	cmd := exec.Command(node, "-")
 	cmd.Stdin = strings.NewReader(script.String())
@@ -53,6 +57,12 @@ func nodeResults(t *testing.T, args string, cases []parityCase) []json.RawMessag
 // runParity compares every case's result on image with real Node's.
 func runParity(t *testing.T, image, args string, cases []parityCase) {
 	t.Helper()
+	runParityOn(t, testEngine, image, args, cases)
+}
+
+// runParityOn is runParity on an engine of the caller's (with fetch, say).
+func runParityOn(t *testing.T, eng *runtime.Engine, image, args string, cases []parityCase) {
+	t.Helper()
 	want := nodeResults(t, args, cases)
 	for i, c := range cases {
 		t.Run(image+"/"+c.name, func(t *testing.T) {
@@ -62,7 +72,21 @@ func runParity(t *testing.T, image, args string, cases []parityCase) {
 			}
 			code := `module.exports = async (req) => { const args = req.args !== undefined ? req.args : req.req;
   try { return ` + wrap("await (async () => {"+c.body+"\n})()") + `; } catch (e) { return ` + wrap("{ threw: { name: e.name, code: e.code, message: e.message } }") + `; } };`
-			r := invoke(t, image, code, args, standard(t))
+			ctx := context.Background()
+			snap, err := eng.Load(ctx, runtime.Bundle{Image: image, Code: []byte(code)})
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			defer snap.Close()
+			in, err := snap.NewInstance(ctx, standard(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Close(ctx)
+			r, err := in.Invoke(ctx, runtime.Event{Args: json.RawMessage(args)})
+			if err != nil {
+				t.Fatal(err)
+			}
 			if r.Status != 200 {
 				t.Fatalf("status %d: %s", r.Status, r.Body)
 			}

@@ -104,6 +104,10 @@ function builtinFactories() {
     util: () => util,
     'util/types': () => util.types,
     zlib: () => require('./node/zlib'),
+    http: () => require('./node/http').http,
+    https: () => require('./node/http').https,
+    net: () => require('./node/net').net,
+    tls: () => require('./node/net').tls,
     [SDK_NAME]: () => sdk,
     // the real SDK as an ordinary module: reactors may create their own instances
     [BT_SDK_NAME]: () => require('@basis-theory/basis-theory-js'),

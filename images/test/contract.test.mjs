@@ -189,7 +189,7 @@ test('results: JSON of the returned value, undefined becomes null, toJSON honore
   }
 });
 
-const unavailable = ['fs', 'child_process', 'net', 'http', 'https', 'tls', 'dgram', 'dns', 'cluster', 'worker_threads', 'vm', 'v8', 'os', 'module', 'http2', 'inspector', 'perf_hooks', 'readline', 'repl', 'tty', 'zlib', 'fs/promises'];
+const unavailable = ['fs', 'child_process', 'dgram', 'dns', 'cluster', 'worker_threads', 'vm', 'v8', 'os', 'module', 'http2', 'inspector', 'perf_hooks', 'readline', 'repl', 'tty', 'fs/promises'];
 
 test('unavailable modules throw ERR_NOT_AVAILABLE_IN_REACTORS, with and without node:', async () => {
   for (const image of IMAGES) {

@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/mod/semver"
+	"deps.dev/util/semver"
 
 	"github.com/reactord/reactord/images"
 	"github.com/reactord/reactord/runtime"
@@ -71,8 +72,10 @@ func validateDependencies(rt *store.Runtime, add func(field, msg string)) {
 			if len(name) > 214 || !packageName.MatchString(name) {
 				add(field, fmt.Sprintf("%q is not a valid npm package name", name))
 			}
-			if semver.Canonical("v"+v) != "v"+v {
-				add(field, fmt.Sprintf("%s@%s: versions must be pinned exactly (for example 1.2.3)", name, v))
+			// an exact version or an npm semver range (^1.3.2, ~1.2, >=1 <2, ...), which
+			// npm resolves at build time; tags, URLs, git and file references are refused
+			if _, err := semver.NPM.ParseConstraint(v); err != nil || strings.TrimSpace(v) == "" || len(v) > 256 {
+				add(field, fmt.Sprintf("%s@%s: use an exact version or a semver range (for example 1.2.3 or ^1.2.3); tags, URLs, git and file references are not accepted", name, v))
 			}
 		}
 	}

@@ -177,7 +177,7 @@ func TestBuildFailures(t *testing.T) {
 		{"unresolvable import", builder.Input{Code: []byte(`require('left-pad'); module.exports = async () => 1`)}, builder.CodeBuildFailed, "left-pad"},
 		{"no handler", builder.Input{Code: []byte(`module.exports = 42`)}, builder.CodeBuildFailed, "must export a function"},
 		{"node-only package", builder.Input{Code: []byte(`const fetch = require('node-fetch'); module.exports = async () => ({ raw: typeof fetch })`),
-			Dependencies: map[string]string{"node-fetch": "3.3.2"}}, builder.CodeBuildFailed, "http"},
+			Dependencies: map[string]string{"node-fetch": "3.3.2"}}, builder.CodeBuildFailed, "fs (required by fetch-blob)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -18,7 +18,13 @@ func (inv *invocation) zlib(arg []byte) ([]byte, error) {
 	if err := json.Unmarshal(arg, &req); err != nil {
 		return nil, fmt.Errorf("zlib: %w", err)
 	}
-	out, err := zlibop.Do(req, int(min(inv.limits.Memory/zlibOutputShare, 1<<30)))
+	memory := inv.limits.Memory
+	if memory == 0 {
+		// loading a snapshot (module-level code) runs without a tier: bound it as the
+		// smallest tier is bounded
+		memory = 128 << 20
+	}
+	out, err := zlibop.Do(req, int(min(memory/zlibOutputShare, 1<<30)))
 	if err != nil {
 		return nil, err
 	}

@@ -100,7 +100,8 @@ export class Layer {
           if (req.lgwin !== undefined) opts.params[zlib.constants.BROTLI_PARAM_LGWIN] = req.lgwin;
         }
         try {
-          return zlib[`${req.mode}Sync`](Buffer.from(req.data, 'base64'), opts).toString('base64') || undefined;
+          const data = typeof req.text === 'string' ? Buffer.from(req.text) : Buffer.from(req.data, 'base64');
+          return zlib[`${req.mode}Sync`](data, opts).toString('base64') || undefined;
         } catch (err) {
           throw new Error(`${err.code} ${err.errno === undefined ? 0 : err.errno} ${err.message}`);
         }

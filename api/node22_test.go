@@ -130,7 +130,10 @@ module.exports = async (event) => ({ raw: { chunks: _.chunk(event.req.list, 2), 
 		deps  map[string]string
 		field string
 	}{
-		{"range", map[string]string{"lodash": "^4.17.21"}, "runtime.dependencies"},
+		{"tag", map[string]string{"lodash": "latest"}, "runtime.dependencies"},
+		{"file reference", map[string]string{"lodash": "file:../../etc"}, "runtime.dependencies"},
+		{"git reference", map[string]string{"lodash": "git+https://example.com/lodash.git"}, "runtime.dependencies"},
+		{"empty", map[string]string{"lodash": ""}, "runtime.dependencies"},
 		{"bad name", map[string]string{"Lodash!": "4.17.21"}, "runtime.dependencies"},
 	} {
 		resp, out := e.do(t, "POST", "/reactors", key, map[string]any{"name": tc.name, "code": code, "runtime": map[string]any{"image": "node22", "dependencies": tc.deps}})

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"golang.org/x/mod/semver"
+	"deps.dev/util/semver"
 
 	"github.com/reactord/reactord/bundles"
 	"github.com/reactord/reactord/images"
@@ -71,15 +71,16 @@ func tierNames() string {
 }
 
 // validateDependencies checks that every dependency and resolution names an npm
-// package and pins one exact version.
+// package and an exact version or an npm semver range (^1.3.2, ~1.2, >=1 <2), which
+// npm resolves at build time; tags, URLs, git and file references are refused.
 func validateDependencies(rt *store.Runtime, field string, add func(field, msg string)) {
 	for f, deps := range map[string]map[string]string{field + ".dependencies": rt.Dependencies, field + ".resolutions": rt.Resolutions} {
 		for name, v := range deps {
 			if len(name) > 214 || !packageName.MatchString(name) {
 				add(f, fmt.Sprintf("%q is not a valid npm package name", name))
 			}
-			if semver.Canonical("v"+v) != "v"+v {
-				add(f, fmt.Sprintf("%s@%s: versions must be pinned exactly (for example 1.2.3)", name, v))
+			if _, err := semver.NPM.ParseConstraint(v); err != nil || strings.TrimSpace(v) == "" || len(v) > 256 {
+				add(f, fmt.Sprintf("%s@%s: use an exact version or a semver range (for example 1.2.3 or ^1.2.3); tags, URLs, git and file references are not accepted", name, v))
 			}
 		}
 	}

@@ -42,7 +42,7 @@ type Input struct {
 	Image string
 	// Code is the reactor's CommonJS (or ES module) source.
 	Code []byte
-	// Dependencies are npm packages at exact versions.
+	// Dependencies are npm packages at exact versions or semver ranges (^1.3.2).
 	Dependencies map[string]string
 	// Resolutions override the versions of packages anywhere in the tree.
 	Resolutions map[string]string
@@ -50,6 +50,10 @@ type Input struct {
 	// timeout, so untrusted code cannot use more of the building machine than it may
 	// use when it runs. Zero values are the runtime's defaults.
 	Limits runtime.Limits
+	// Lockfile is the package-lock.json of an earlier build of the same dependencies
+	// (Manifest.Lockfile): given, npm installs exactly that tree (npm ci), so that
+	// rebuilding a reactor version reproduces it; empty, ranges resolve afresh.
+	Lockfile []byte
 }
 
 // Config configures a Builder.
@@ -135,9 +139,11 @@ type Manifest struct {
 	// Size is the bundle's length in bytes; CodeSize the reactor's own source.
 	Size     int `json:"size"`
 	CodeSize int `json:"code_size"`
-	// Dependencies and Resolutions are the requested ones.
+	// Dependencies and Resolutions are the requested ones (versions or ranges).
 	Dependencies map[string]string `json:"dependencies"`
 	Resolutions  map[string]string `json:"resolutions"`
+	// Resolved maps each direct dependency to the version npm installed.
+	Resolved map[string]string `json:"resolved"`
 	// Packages is the resolved dependency tree, flattened.
 	Packages []Package `json:"packages"`
 	// NodeModules maps each Node built-in the bundle requires to who requires it.
@@ -246,16 +252,16 @@ func (b *Builder) Build(ctx context.Context, in Input) (*Result, error) {
 	if res == nil {
 		res = map[string]string{}
 	}
-	if e := checkPinned("dependencies", deps); e != nil {
+	if e := checkVersions("dependencies", deps); e != nil {
 		return nil, e
 	}
-	if e := checkPinned("resolutions", res); e != nil {
+	if e := checkVersions("resolutions", res); e != nil {
 		return nil, e
 	}
 
 	// 1. Install (or reuse the install of the same dependency set).
 	step := time.Now()
-	dir, lock, cached, err := b.dependencies(ctx, deps, res)
+	dir, lock, cached, err := b.dependencies(ctx, deps, res, in.Lockfile)
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +284,12 @@ func (b *Builder) Build(ctx context.Context, in Input) (*Result, error) {
 		return nil, &Error{Code: CodeVulnerabilities, Message: VulnerabilitiesMessage, Details: VulnerabilityDetails{Vulnerabilities: vulns}}
 	}
 
-	m := Manifest{Image: image, CodeSize: len(in.Code), Dependencies: deps, Resolutions: res, Scan: report, Lockfile: lock, Builder: Version}
+	m := Manifest{Image: image, CodeSize: len(in.Code), Dependencies: deps, Resolutions: res, Resolved: map[string]string{}, Scan: report, Lockfile: lock, Builder: Version}
+	for _, p := range pkgs {
+		if len(p.DependencyPath) == 1 && p.Location == "node_modules/"+p.Name {
+			m.Resolved[p.Name] = p.Version
+		}
+	}
 
 	// 3. Bundle (or reuse the bundle of the same inputs).
 	step = time.Now()
@@ -348,26 +359,39 @@ func (b *Builder) Build(ctx context.Context, in Input) (*Result, error) {
 
 // dependencies installs deps with resolutions, or reuses a finished install of the same
 // set. It returns the install directory and lockfile (both empty without dependencies).
-func (b *Builder) dependencies(ctx context.Context, deps, res map[string]string) (string, []byte, bool, error) {
+//
+// Installs are cached by what determines the tree: exact pins alone, or the lockfile.
+// Given a lockfile, npm ci installs exactly it. Ranges without a lockfile are resolved
+// by a fresh npm install each time (an update resolves afresh), and the result is
+// filed under its lockfile so that a rebuild passing it back finds it installed.
+func (b *Builder) dependencies(ctx context.Context, deps, res map[string]string, lockIn []byte) (string, []byte, bool, error) {
 	if len(deps) == 0 {
 		return "", nil, true, nil
 	}
-	key := hashJSON([]any{deps, res, b.cfg.Registry})[:32]
-	dir := filepath.Join(b.cfg.CacheDir, "deps", key)
-	unlock, err := b.lock(ctx, key)
-	if err != nil {
-		return "", nil, false, err
+	exact := pinned(deps, res)
+	var key string
+	switch {
+	case len(lockIn) > 0:
+		key = hashJSON([]any{deps, res, b.cfg.Registry, string(lockIn)})[:32]
+	case exact:
+		key = hashJSON([]any{deps, res, b.cfg.Registry})[:32]
 	}
-	defer unlock()
-	if lock, err := installed(dir); err == nil {
-		return dir, lock, true, nil
+	if key != "" {
+		unlock, err := b.lock(ctx, key)
+		if err != nil {
+			return "", nil, false, err
+		}
+		defer unlock()
+		if lock, err := installed(filepath.Join(b.cfg.CacheDir, "deps", key)); err == nil {
+			return filepath.Join(b.cfg.CacheDir, "deps", key), lock, true, nil
+		}
 	}
 	if _, err := exec.LookPath(b.npm); err != nil {
 		return "", nil, false, errorf(CodeInstallFailed, "npm is required on the build machine to install dependencies: %v", err)
 	}
 	// Install into a fresh directory and rename it into place, so that an interrupted
 	// install (or another process) never leaves a half-populated tree that looks done.
-	tmp, err := os.MkdirTemp(filepath.Join(b.cfg.CacheDir, "deps"), key+".tmp-")
+	tmp, err := os.MkdirTemp(filepath.Join(b.cfg.CacheDir, "deps"), "install.tmp-")
 	if err != nil {
 		return "", nil, false, fmt.Errorf("builder: %w", err)
 	}
@@ -379,13 +403,31 @@ func (b *Builder) dependencies(ctx context.Context, deps, res map[string]string)
 	if err := os.WriteFile(filepath.Join(tmp, "package.json"), pj, 0o644); err != nil {
 		return "", nil, false, fmt.Errorf("builder: %w", err)
 	}
-	b.log.InfoContext(ctx, "builder: npm install", "dependencies", deps, "resolutions", res)
-	lock, err := b.install(ctx, tmp)
+	if len(lockIn) > 0 {
+		if err := os.WriteFile(filepath.Join(tmp, "package-lock.json"), lockIn, 0o644); err != nil {
+			return "", nil, false, fmt.Errorf("builder: %w", err)
+		}
+	}
+	b.log.InfoContext(ctx, "builder: npm install", "dependencies", deps, "resolutions", res, "lockfile", len(lockIn) > 0)
+	lock, err := b.install(ctx, tmp, len(lockIn) > 0, key == "")
 	if err != nil {
 		return "", nil, false, err
 	}
 	if err := os.WriteFile(filepath.Join(tmp, ".complete"), nil, 0o644); err != nil {
 		return "", nil, false, fmt.Errorf("builder: %w", err)
+	}
+	if key == "" {
+		// resolved now: file it under the lockfile it produced
+		key = hashJSON([]any{deps, res, b.cfg.Registry, string(lock)})[:32]
+		unlock, err := b.lock(ctx, key)
+		if err != nil {
+			return "", nil, false, err
+		}
+		defer unlock()
+	}
+	dir := filepath.Join(b.cfg.CacheDir, "deps", key)
+	if lock2, err := installed(dir); err == nil {
+		return dir, lock2, false, nil // the same tree is installed already
 	}
 	os.RemoveAll(dir) // a stale, unfinished install
 	if err := os.Rename(tmp, dir); err != nil {

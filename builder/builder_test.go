@@ -161,8 +161,14 @@ func TestBuildFailures(t *testing.T) {
 			builder.CodeDependencyNotFound, "maskdata@1.3.2"},
 		{"missing package", builder.Input{Code: []byte(ok), Dependencies: map[string]string{"reactord-no-such-package-zz": "1.0.0"}},
 			builder.CodeDependencyNotFound, "reactord-no-such-package-zz"},
-		{"range", builder.Input{Code: []byte(ok), Dependencies: map[string]string{"lodash": "^4.17.21"}},
-			builder.CodeInvalidDependencies, "exact version"},
+		{"tag", builder.Input{Code: []byte(ok), Dependencies: map[string]string{"lodash": "latest"}},
+			builder.CodeInvalidDependencies, "not a version or semver range"},
+		{"file reference", builder.Input{Code: []byte(ok), Dependencies: map[string]string{"lodash": "file:/etc"}},
+			builder.CodeInvalidDependencies, "not a version or semver range"},
+		{"url", builder.Input{Code: []byte(ok), Dependencies: map[string]string{"lodash": "https://example.com/lodash.tgz"}},
+			builder.CodeInvalidDependencies, "not a version or semver range"},
+		{"no range satisfied", builder.Input{Code: []byte(ok), Dependencies: map[string]string{"maskdata": "^99.0.0"}},
+			builder.CodeDependencyNotFound, "maskdata"},
 		{"bad name", builder.Input{Code: []byte(ok), Dependencies: map[string]string{"../x": "1.0.0"}},
 			builder.CodeInvalidDependencies, "not a valid npm package name"},
 		{"bad resolution", builder.Input{Code: []byte(ok), Resolutions: map[string]string{"minimist": "latest"}},
@@ -172,7 +178,7 @@ func TestBuildFailures(t *testing.T) {
 		{"unresolvable import", builder.Input{Code: []byte(`require('left-pad'); module.exports = async () => 1`)}, builder.CodeBuildFailed, "left-pad"},
 		{"no handler", builder.Input{Code: []byte(`module.exports = 42`)}, builder.CodeBuildFailed, "must export a function"},
 		{"node-only package", builder.Input{Code: []byte(`const fetch = require('node-fetch'); module.exports = async () => ({ raw: typeof fetch })`),
-			Dependencies: map[string]string{"node-fetch": "3.3.2"}}, builder.CodeBuildFailed, "http"},
+			Dependencies: map[string]string{"node-fetch": "3.3.2"}}, builder.CodeBuildFailed, "fs (required by fetch-blob)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -32,7 +32,8 @@ var layerModules = map[string]bool{
 	"events": true, "path": true, "path/posix": true, "process": true, "punycode": true,
 	"querystring": true, "stream": true, "stream/promises": true, "string_decoder": true,
 	"sys": true, "timers": true, "timers/promises": true, "url": true, "util": true,
-	"util/types": true, sdkModule: true,
+	"util/types": true, "zlib": true, "http": true, "https": true, "net": true, "tls": true,
+	sdkModule: true,
 }
 
 // sdkModule is provided by every image, so a reactor never bundles its own copy.

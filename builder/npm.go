@@ -12,35 +12,80 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"deps.dev/util/semver"
 )
 
 var (
 	// npm's rules for new package names: lowercase, URL-safe, optionally scoped.
 	pkgName = regexp.MustCompile(`^(@[a-z0-9-~][a-z0-9-._~]*/)?[a-z0-9-~][a-z0-9-._~]*$`)
-	// An exact semver version: no ranges, tags, URLs or git references.
+	// An exact semver version: a pin, which needs no resolving.
 	exactVersion = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$`)
 
 	notTarget   = regexp.MustCompile(`No matching version found for (\S+?)\.?\s*$`)
 	notFound404 = regexp.MustCompile(`'([^' ]+)' (?:is not in this registry|could not be found)`)
 )
 
-// checkPinned validates dependencies or resolutions: registry names, exact versions.
-func checkPinned(field string, m map[string]string) *Error {
+// maxRange bounds a version range's length (npm's own limit is 256).
+const maxRange = 256
+
+// CheckVersion reports whether v is an exact version or an npm semver range (1.2.3,
+// ^1.3.2, ~1.2, 1.x, >=1 <2, 1.2.3 - 2.0.0, ... joined by ||). Dist-tags (latest),
+// URLs, git, file and alias references are refused: they are not reproducible, and
+// file and git references would reach outside the registry.
+func CheckVersion(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("a version or semver range is required (like 1.2.3 or ^1.2.3)")
+	}
+	if len(v) > maxRange {
+		return fmt.Errorf("the version range is longer than %d characters", maxRange)
+	}
+	if _, err := semver.NPM.ParseConstraint(v); err != nil {
+		return fmt.Errorf("%q is not a version or semver range (like 1.2.3 or ^1.2.3; tags, URLs, git and file references are not accepted)", v)
+	}
+	return nil
+}
+
+// checkVersions validates dependencies or resolutions: registry names, and versions
+// or semver ranges.
+func checkVersions(field string, m map[string]string) *Error {
 	for name, v := range m {
 		if len(name) > 214 || !pkgName.MatchString(name) {
 			return errorf(CodeInvalidDependencies, "%s: %q is not a valid npm package name", field, name)
 		}
-		if !exactVersion.MatchString(v) {
-			return errorf(CodeInvalidDependencies, "%s: %s must be pinned to an exact version (like 1.2.3), got %q", field, name, v)
+		if err := CheckVersion(v); err != nil {
+			return errorf(CodeInvalidDependencies, "%s: %s: %v", field, name, err)
 		}
 	}
 	return nil
 }
 
+// pinned reports whether every version in the maps is exact.
+func pinned(maps ...map[string]string) bool {
+	for _, m := range maps {
+		for _, v := range m {
+			if !exactVersion.MatchString(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // install runs npm in dir (package.json already written) and returns package-lock.json.
-func (b *Builder) install(ctx context.Context, dir string) ([]byte, error) {
-	args := []string{"install", "--ignore-scripts", "--no-audit", "--no-fund", "--no-update-notifier",
-		"--prefer-offline", "--loglevel=error", "--cache", filepath.Join(b.cfg.CacheDir, "npm")}
+// With a lockfile in dir it runs npm ci, which installs exactly that tree; fresh asks
+// the registry for current versions instead of trusting cached metadata, so that a
+// range resolves to what is published now.
+func (b *Builder) install(ctx context.Context, dir string, ci, fresh bool) ([]byte, error) {
+	verb := "install"
+	if ci {
+		verb = "ci"
+	}
+	args := []string{verb, "--ignore-scripts", "--no-audit", "--no-fund", "--no-update-notifier",
+		"--loglevel=error", "--cache", filepath.Join(b.cfg.CacheDir, "npm")}
+	if !fresh {
+		args = append(args, "--prefer-offline")
+	}
 	if b.cfg.Registry != "" {
 		args = append(args, "--registry", b.cfg.Registry)
 	}

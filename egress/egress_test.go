@@ -250,11 +250,49 @@ func TestRedirects(t *testing.T) {
 	if err != nil || r.Status != 302 || r.Redirected || r.Headers["location"] != "/final" {
 		t.Errorf("MaxRedirects -1 returns the redirect: %+v %v", r, err)
 	}
+	r, err = do(context.Background(), f, map[string]any{"url": srv.URL + "/hop/0", "redirect": "manual"})
+	if err != nil || r.Status != 302 || r.Redirected || r.Headers["location"] != "/final" {
+		t.Errorf("redirect manual returns the redirect: %+v %v", r, err)
+	}
+	if _, err := do(context.Background(), f, map[string]any{"url": srv.URL + "/hop/0", "redirect": "error"}); err == nil || !strings.Contains(err.Error(), "unexpected redirect") {
+		t.Errorf("redirect error: %v", err)
+	}
+	if _, err := do(context.Background(), f, map[string]any{"url": srv.URL + "/hop/0", "redirect": "sideways"}); err == nil || !strings.Contains(err.Error(), "redirect must be") {
+		t.Errorf("bad redirect mode: %v", err)
+	}
 	for _, to := range []string{"file:///etc/passwd", "ftp://example.com/", "http://user:pw@example.com/"} {
 		_, err := do(context.Background(), f, map[string]any{"url": srv.URL + "/to?u=" + to})
 		if err == nil || !strings.Contains(err.Error(), "redirected to a refused URL") {
 			t.Errorf("redirect to %s: %v", to, err)
 		}
+	}
+}
+
+// TestRawHeaders: a request asking for raw headers gets every header line, repeats
+// kept, in header_list; others get none.
+func TestRawHeaders(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Set-Cookie", "a=1")
+		w.Header().Add("Set-Cookie", "b=2")
+		w.Header().Set("X-One", "1")
+	}))
+	defer srv.Close()
+	f := New(Policy{AllowPrivate: true}, Options{})
+	r, err := do(context.Background(), f, map[string]any{"url": srv.URL, "raw_headers": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cookies []string
+	for _, h := range r.HeaderList {
+		if h[0] == "set-cookie" {
+			cookies = append(cookies, h[1])
+		}
+	}
+	if strings.Join(cookies, "|") != "a=1|b=2" || r.Headers["set-cookie"] != "a=1, b=2" {
+		t.Errorf("header list %v, headers %v", r.HeaderList, r.Headers)
+	}
+	if r, _ := do(context.Background(), f, map[string]any{"url": srv.URL}); r.HeaderList != nil {
+		t.Errorf("header list sent unasked: %v", r.HeaderList)
 	}
 }
 

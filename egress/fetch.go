@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -113,6 +114,12 @@ func dialContext(d *net.Dialer) func(ctx context.Context, network, addr string) 
 // checkRedirect vets every hop before it is requested; the hop's connection is then
 // checked like the first one's.
 func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
+	switch req.Context().Value(redirectModeKey{}) {
+	case "manual":
+		return http.ErrUseLastResponse
+	case "error":
+		return errors.New("unexpected redirect")
+	}
 	if f.opts.MaxRedirects < 0 {
 		return http.ErrUseLastResponse
 	}
@@ -147,6 +154,12 @@ type Request struct {
 	Headers    map[string]string `json:"headers"`
 	Body       *string           `json:"body"`
 	BodyBase64 *string           `json:"body_base64"`
+	// Redirect is the Fetch standard's redirect mode: "follow" (the default), "manual"
+	// (a redirect response is the result, as Node's http.request sees it) or "error".
+	Redirect string `json:"redirect,omitempty"`
+	// RawHeaders asks for Response.HeaderList, the headers in the order received with
+	// repeats kept (Node's rawHeaders and its set-cookie array need them).
+	RawHeaders bool `json:"raw_headers,omitempty"`
 }
 
 // Response is the result of a fetch as the Node layer receives it: header names are
@@ -158,7 +171,13 @@ type Response struct {
 	Redirected bool              `json:"redirected"`
 	Headers    map[string]string `json:"headers"`
 	BodyBase64 string            `json:"body_base64"`
+	// HeaderList is set when the request asked for RawHeaders: [name, value] pairs,
+	// names lowercase, one pair per header line.
+	HeaderList [][2]string `json:"header_list,omitempty"`
 }
+
+// redirectModeKey carries a request's redirect mode to checkRedirect.
+type redirectModeKey struct{}
 
 // dropped lists request headers reactor code cannot set: hop-by-hop headers belong
 // to the connection, Host and Content-Length follow from the URL and the body, and
@@ -175,7 +194,7 @@ var dropped = map[string]bool{
 // results, not errors. An error becomes the rejection of the fetch promise, which
 // the layer prefixes with "fetch failed: ", so it says only what happened.
 func (f *Fetcher) Handle(ctx context.Context, arg []byte) (any, error) {
-	req, err := f.newRequest(arg)
+	req, q, err := f.newRequest(arg)
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +204,9 @@ func (f *Fetcher) Handle(ctx context.Context, arg []byte) (any, error) {
 		return nil, err
 	}
 	parent := ctx
+	if q.Redirect != "" && q.Redirect != "follow" {
+		ctx = context.WithValue(ctx, redirectModeKey{}, q.Redirect)
+	}
 	if f.opts.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.opts.Timeout)
@@ -223,6 +245,15 @@ func (f *Fetcher) Handle(ctx context.Context, arg []byte) (any, error) {
 	}
 	for k, vs := range resp.Header {
 		out.Headers[strings.ToLower(k)] = strings.Join(vs, ", ")
+		if q.RawHeaders {
+			for _, v := range vs {
+				out.HeaderList = append(out.HeaderList, [2]string{strings.ToLower(k), v})
+			}
+		}
+	}
+	if q.RawHeaders {
+		// Go keeps the order of lines within a name, not across names
+		slices.SortStableFunc(out.HeaderList, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
 	}
 	return out, nil
 }
@@ -266,11 +297,21 @@ func readBody(ctx context.Context, resp *http.Response, limit int64) ([]byte, er
 }
 
 // newRequest validates the fetch arg and builds the HTTP request for it.
-func (f *Fetcher) newRequest(arg []byte) (*http.Request, error) {
+func (f *Fetcher) newRequest(arg []byte) (*http.Request, Request, error) {
 	var q Request
 	if err := json.Unmarshal(arg, &q); err != nil {
-		return nil, fmt.Errorf("malformed fetch request: %w", err)
+		return nil, q, fmt.Errorf("malformed fetch request: %w", err)
 	}
+	switch q.Redirect {
+	case "", "follow", "manual", "error":
+	default:
+		return nil, q, fmt.Errorf("malformed fetch request: redirect must be follow, manual or error, not %q", q.Redirect)
+	}
+	req, err := f.buildRequest(q)
+	return req, q, err
+}
+
+func (f *Fetcher) buildRequest(q Request) (*http.Request, error) {
 	u, err := url.Parse(q.URL)
 	if err != nil {
 		return nil, fmt.Errorf("invalid URL %q", q.URL)

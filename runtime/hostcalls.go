@@ -100,6 +100,8 @@ func (inv *invocation) hostOp(ctx context.Context, op string, arg []byte) ([]byt
 		return base64.StdEncoding.AppendEncode(nil, b), nil
 	case "hash", "hmac":
 		return digest(op, arg)
+	case "zlib":
+		return inv.zlib(arg)
 	case "done", "fail":
 		if inv.settled {
 			return nil, errors.New("the invocation already returned")

@@ -48,7 +48,11 @@ func TestNodeLayer(t *testing.T) {
 		{"assert", `(() => { try { require('assert').deepStrictEqual({ a: 1 }, { a: 2 }); return 'no'; } catch (e) { return e.name; } })()`, "AssertionError"},
 		{"errors module", `(() => { const E = require('@basis-theory/basis-theory-reactor-formulas-sdk-js'); return [new E.BadRequestError('x').status, new E.RateLimitError('x').status, typeof E.CustomHttpResponseError].join(); })()`, "400,429,function"},
 		{"fs unavailable", `(() => { try { require('fs'); } catch (e) { return e.message; } })()`, "Module 'fs' is not available in reactors"},
-		{"net unavailable", `(() => { try { require('node:net'); } catch (e) { return e.code; } })()`, "ERR_NOT_AVAILABLE_IN_REACTORS"},
+		{"net sockets unavailable", `(() => { try { require('node:net').connect(80, 'example.com'); } catch (e) { return e.code; } })()`, "ERR_NOT_AVAILABLE_IN_REACTORS"},
+		{"tls sockets unavailable", `(() => { try { require('tls').connect(443, 'example.com'); } catch (e) { return e.message; } })()`, "tls.connect is not available in reactors"},
+		{"http servers unavailable", `(() => { try { require('http').createServer(); } catch (e) { return [e.code, e.message].join(); } })()`, "ERR_NOT_AVAILABLE_IN_REACTORS,http.createServer is not available in reactors"},
+		{"https servers unavailable", `(() => { try { require('node:https').createServer(); } catch (e) { return e.code; } })()`, "ERR_NOT_AVAILABLE_IN_REACTORS"},
+		{"net.isIP", `[require('net').isIP('1.2.3.4'), require('net').isIP('::1'), require('net').isIP('fe80::1%eth0'), require('net').isIP('1.2.3'), require('net').isIPv6('1::2::3')].join()`, "4,6,6,0,false"},
 		{"unknown module", `(() => { try { require('nope-not-here'); } catch (e) { return e.code; } })()`, "MODULE_NOT_FOUND"},
 	}
 	for _, image := range []string{"node-bt", "node22"} {

@@ -103,6 +103,11 @@ function builtinFactories() {
     url: () => require('./node/url'),
     util: () => util,
     'util/types': () => util.types,
+    zlib: () => require('./node/zlib'),
+    http: () => require('./node/http').http,
+    https: () => require('./node/http').https,
+    net: () => require('./node/net').net,
+    tls: () => require('./node/net').tls,
     [SDK_NAME]: () => sdk,
     // the real SDK as an ordinary module: reactors may create their own instances
     [BT_SDK_NAME]: () => require('@basis-theory/basis-theory-js'),
@@ -271,6 +276,8 @@ function createReactor(options) {
   const contract = options.contract;
   const bt = options.bt; // the SDK instance handed out when the event asks for one
   const exportHint = contract === 'node22' ? 'event' : 'req';
+  // node22's event.logger, shared by every invocation (it holds no state)
+  const logger = contract === 'node22' ? require('./node/logger').createLogger() : undefined;
   let handler = null;
   let handlerThis;
 
@@ -363,7 +370,7 @@ function createReactor(options) {
     // reachable only through the request object, never globally.
     const reqBt = ev.bt !== null && typeof ev.bt === 'object' ? bt : null;
     const configuration = ev.configuration === undefined || ev.configuration === null ? {} : ev.configuration;
-    const req = contract === 'node22' ? { req: ev.args, configuration, bt: reqBt } : { args: ev.args, configuration, bt: reqBt };
+    const req = contract === 'node22' ? { req: ev.args, configuration, bt: reqBt, logger } : { args: ev.args, configuration, bt: reqBt };
     const outer = timers.enterMacrotask();
     try {
       run(inv, handler, handlerThis, req);

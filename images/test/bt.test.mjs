@@ -202,7 +202,7 @@ test('bt is null when the event has no client, and the instance is not reachable
         const globals = Object.getOwnPropertyNames(globalThis).filter((k) => { try { return globalThis[k] instanceof BasisTheory; } catch { return false; } });
         return { bt: ${param}.bt, isInstance: ${param}.bt instanceof BasisTheory, globals, keys: Object.keys(${param}).sort() };
       };`);
-      const keys = image === 'node22' ? ['bt', 'configuration', 'req'] : ['args', 'bt', 'configuration'];
+      const keys = image === 'node22' ? ['bt', 'configuration', 'logger', 'req'] : ['args', 'bt', 'configuration'];
       for (const bt of [null, undefined]) {
         const r = await l.invoke(bt === undefined ? {} : { bt });
         assert.deepStrictEqual(r.value, { bt: null, isInstance: false, globals: [], keys }, `${image} bt=${bt}`);

@@ -22,13 +22,13 @@ test('__host is gone and __reactor is locked down', async () => {
   }
 });
 
-test('contracts: node-bt gets {args, configuration, bt}; node22 gets {req, configuration, bt}', async () => {
+test('contracts: node-bt gets {args, configuration, bt}; node22 gets {req, configuration, bt, logger}', async () => {
   const code = `module.exports = async function (input) { return { raw: { keys: Object.keys(input).sort(), input } }; };`;
   const inv = { args: { card: '4242' }, configuration: { KEY: 'value' } };
   const bt = await run('node-bt', code, inv);
   assert.deepStrictEqual(bt.value, { raw: { keys: ['args', 'bt', 'configuration'], input: { args: { card: '4242' }, configuration: { KEY: 'value' }, bt: null } } });
   const n22 = await run('node22', code, inv);
-  assert.deepStrictEqual(n22.value, { raw: { keys: ['bt', 'configuration', 'req'], input: { req: { card: '4242' }, configuration: { KEY: 'value' }, bt: null } } });
+  assert.deepStrictEqual(n22.value, { raw: { keys: ['bt', 'configuration', 'logger', 'req'], input: { req: { card: '4242' }, configuration: { KEY: 'value' }, bt: null, logger: {} } } });
 });
 
 const exportCases = [
@@ -189,7 +189,7 @@ test('results: JSON of the returned value, undefined becomes null, toJSON honore
   }
 });
 
-const unavailable = ['fs', 'child_process', 'net', 'http', 'https', 'tls', 'dgram', 'dns', 'cluster', 'worker_threads', 'vm', 'v8', 'os', 'module', 'http2', 'inspector', 'perf_hooks', 'readline', 'repl', 'tty', 'zlib', 'fs/promises'];
+const unavailable = ['fs', 'child_process', 'dgram', 'dns', 'cluster', 'worker_threads', 'vm', 'v8', 'os', 'module', 'http2', 'inspector', 'perf_hooks', 'readline', 'repl', 'tty', 'fs/promises'];
 
 test('unavailable modules throw ERR_NOT_AVAILABLE_IN_REACTORS, with and without node:', async () => {
   for (const image of IMAGES) {

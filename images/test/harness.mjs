@@ -7,6 +7,7 @@ import { newQuickJSWASMModuleFromVariant } from 'quickjs-emscripten-core';
 import variant from '@jitl/quickjs-ng-wasmfile-release-sync';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -84,6 +85,26 @@ export class Layer {
         const data = Buffer.from(req.data, 'base64');
         const h = op === 'hmac' ? createHmac(req.alg, Buffer.from(req.key, 'base64')) : createHash(req.alg);
         return h.update(data).digest('base64');
+      }
+      case 'zlib': {
+        // Node's own zlib stands in for Go's compress packages (runtime/internal/zlibop)
+        const req = JSON.parse(arg);
+        const opts = { maxOutputLength: req.max_output || 32 << 20 };
+        if (req.level !== undefined) opts.level = req.level;
+        if (req.strategy) opts.strategy = req.strategy;
+        if (req.dictionary) opts.dictionary = Buffer.from(req.dictionary, 'base64');
+        if (req.partial) opts.finishFlush = req.mode.startsWith('brotli') ? zlib.constants.BROTLI_OPERATION_FLUSH : zlib.constants.Z_SYNC_FLUSH;
+        if (req.mode.startsWith('brotli')) {
+          opts.params = {};
+          if (req.quality !== undefined) opts.params[zlib.constants.BROTLI_PARAM_QUALITY] = req.quality;
+          if (req.lgwin !== undefined) opts.params[zlib.constants.BROTLI_PARAM_LGWIN] = req.lgwin;
+        }
+        try {
+          const data = typeof req.text === 'string' ? Buffer.from(req.text) : Buffer.from(req.data, 'base64');
+          return zlib[`${req.mode}Sync`](data, opts).toString('base64') || undefined;
+        } catch (err) {
+          throw new Error(`${err.code} ${err.errno === undefined ? 0 : err.errno} ${err.message}`);
+        }
       }
       case 'done':
       case 'fail':

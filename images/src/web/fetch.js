@@ -381,6 +381,7 @@ function fetch(input, init = undefined) {
       }
     }
     const arg = { url: state.url, method: state.method, headers: toHeaderObject(state.headers), body, body_base64: bodyBase64 };
+    if (state.redirect === 'manual' || state.redirect === 'error') arg.redirect = state.redirect;
     let settled = false;
     let onAbort = null;
     let op;

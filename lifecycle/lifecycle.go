@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -23,7 +24,16 @@ import (
 // Builder turns code and npm dependencies into one bundle that the runtime loads.
 // Failures a user can act on are *Failure.
 type Builder interface {
-	Build(ctx context.Context, in Input) ([]byte, error)
+	Build(ctx context.Context, in Input) (*Output, error)
+}
+
+// Output is a build's bundle and what npm resolved for it.
+type Output struct {
+	Bundle []byte
+	// Resolved maps each direct dependency to the version installed.
+	Resolved map[string]string
+	// Lockfile is npm's package-lock.json of the build.
+	Lockfile []byte
 }
 
 // Input is what one build needs.
@@ -33,6 +43,9 @@ type Input struct {
 	Dependencies, Resolutions map[string]string
 	// Limits bound evaluating the built code: those it will run with.
 	Limits runtime.Limits
+	// Lockfile, when set, is installed exactly: the same dependencies built again
+	// give the same tree.
+	Lockfile []byte
 }
 
 // Failure is a build failure as a resource's requested object shows it.
@@ -163,40 +176,48 @@ func (m *Manager) submit(id string, build func(ctx context.Context) (record func
 	}()
 }
 
-// build makes the bundle of one unit of code and returns its address: a published
-// bundle (runtime.bundle) is only checked to load; anything else goes through the
-// builder and into the bundle store.
-func (m *Manager) build(ctx context.Context, code string, rt *store.Runtime) (string, *Failure) {
+// built is one unit of code built: its bundle's address and, for a build from
+// dependencies, what npm resolved.
+type built struct {
+	sha      string
+	resolved map[string]string
+	lockfile []byte
+}
+
+// build makes the bundle of one unit of code: a published bundle (runtime.bundle) is
+// only checked to load; anything else goes through the builder (installing lockfile
+// exactly when given) and into the bundle store.
+func (m *Manager) build(ctx context.Context, code string, rt *store.Runtime, lockfile []byte) (built, *Failure) {
 	if sha := rt.Bundle; sha != "" {
 		bundle, err := m.cfg.Bundles.Get(ctx, sha)
 		if err != nil {
-			return "", &Failure{Code: "bundle_not_found", Message: "bundle " + sha + " is not in the bundle store: " + err.Error()}
+			return built{}, &Failure{Code: "bundle_not_found", Message: "bundle " + sha + " is not in the bundle store: " + err.Error()}
 		}
 		snap, err := m.cfg.Engine.Load(ctx, runtime.Bundle{Image: rt.Image, Code: bundle, Limits: rt.Limits()})
 		if err != nil {
-			return "", &Failure{Code: "invalid_code", Message: "the published bundle does not load: " + err.Error()}
+			return built{}, &Failure{Code: "invalid_code", Message: "the published bundle does not load: " + err.Error()}
 		}
 		snap.Close()
-		return sha, nil
+		return built{sha: sha}, nil
 	}
 	if m.cfg.Builder == nil {
-		return "", &Failure{Code: "builder_unavailable", Message: "this deployment does not run the node22 builder"}
+		return built{}, &Failure{Code: "builder_unavailable", Message: "this deployment does not run the node22 builder"}
 	}
-	bundle, err := m.cfg.Builder.Build(ctx, Input{Image: rt.Image, Code: []byte(code), Dependencies: rt.Dependencies,
-		Resolutions: rt.Resolutions, Limits: rt.Limits()})
+	out, err := m.cfg.Builder.Build(ctx, Input{Image: rt.Image, Code: []byte(code), Dependencies: rt.Dependencies,
+		Resolutions: rt.Resolutions, Limits: rt.Limits(), Lockfile: lockfile})
 	var f *Failure
 	if errors.As(err, &f) {
-		return "", f
+		return built{}, f
 	}
 	if err != nil {
 		m.log.Error("build failed", "error", err)
-		return "", &Failure{Code: "build_failed", Message: "the build failed: " + err.Error()}
+		return built{}, &Failure{Code: "build_failed", Message: "the build failed: " + err.Error()}
 	}
-	sha, err := m.cfg.Bundles.Put(ctx, bundle) // a no-op when the builder stored it
+	sha, err := m.cfg.Bundles.Put(ctx, out.Bundle) // a no-op when the builder stored it
 	if err != nil {
-		return "", &Failure{Code: "build_failed", Message: "storing the bundle failed: " + err.Error()}
+		return built{}, &Failure{Code: "build_failed", Message: "storing the bundle failed: " + err.Error()}
 	}
-	return sha, nil
+	return built{sha: sha, resolved: out.Resolved, lockfile: out.Lockfile}, nil
 }
 
 // commit applies an outcome to the current record with next, retrying when the
@@ -231,9 +252,15 @@ func (m *Manager) Reactor(rec *store.Reactor) {
 		return
 	}
 	p, id := *rec.Requested.Reactor, rec.ID
+	// The same dependencies as the running version install its tree again (a
+	// reproducible rebuild); changed dependencies resolve afresh.
+	var lockfile []byte
+	if rec.Bundle != "" && rec.Runtime != nil && p.Runtime != nil && sameDependencies(rec.Runtime, p.Runtime) {
+		lockfile = rec.Lockfile
+	}
 	m.submit(id, func(ctx context.Context) func(context.Context) {
 		start := time.Now()
-		sha, failure := m.build(ctx, p.Code, p.Runtime)
+		b, failure := m.build(ctx, p.Code, p.Runtime, lockfile)
 		return func(ctx context.Context) {
 			m.log.Info("build finished", "reactor_id", id, "ok", failure == nil, "duration", time.Since(start).String())
 			commit(ctx, m.log, "reactor", id, m.cfg.Reactors.Get, m.cfg.Reactors.Update, func(next store.Reactor) store.Reactor {
@@ -242,7 +269,8 @@ func (m *Manager) Reactor(rec *store.Reactor) {
 						next.Name = p.Name
 					}
 					next.Code, next.Runtime, next.Configuration, next.Application = p.Code, p.Runtime, p.Configuration, p.Application
-					next.Bundle, next.State, next.Requested = sha, store.StateActive, nil
+					next.Bundle, next.State, next.Requested = b.sha, store.StateActive, nil
+					next.Resolved, next.Lockfile = b.resolved, b.lockfile
 					return next
 				}
 				firstBuild := next.Bundle == "" || next.State == store.StateCreating
@@ -252,6 +280,11 @@ func (m *Manager) Reactor(rec *store.Reactor) {
 			})
 		}
 	})
+}
+
+// sameDependencies reports whether two runtimes ask for the same npm dependencies.
+func sameDependencies(a, b *store.Runtime) bool {
+	return maps.Equal(a.Dependencies, b.Dependencies) && maps.Equal(a.Resolutions, b.Resolutions)
 }
 
 // failedState is failed for a resource that never ran, outdated for one whose last
@@ -314,11 +347,11 @@ func (m *Manager) buildTransforms(ctx context.Context, ts []store.ProxyTransform
 			t.Bundle = sha
 			continue
 		}
-		sha, failure := m.build(ctx, t.Code, t.Runtime)
+		b, failure := m.build(ctx, t.Code, t.Runtime, nil)
 		if failure != nil {
 			return failure
 		}
-		t.Bundle = sha
+		t.Bundle = b.sha
 	}
 	return nil
 }

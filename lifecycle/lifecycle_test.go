@@ -17,15 +17,17 @@ import (
 // fakeBuilder stands in for npm and esbuild: it returns the code as the bundle,
 // fails code "fail", and blocks code "block" until its context ends.
 type fakeBuilder struct {
-	mu     sync.Mutex
-	builds []string
+	mu        sync.Mutex
+	builds    []string
+	lockfiles []string
 	// during, when set, runs inside each build (to change the record meanwhile).
 	during func()
 }
 
-func (f *fakeBuilder) Build(ctx context.Context, in lifecycle.Input) ([]byte, error) {
+func (f *fakeBuilder) Build(ctx context.Context, in lifecycle.Input) (*lifecycle.Output, error) {
 	f.mu.Lock()
 	f.builds = append(f.builds, string(in.Code))
+	f.lockfiles = append(f.lockfiles, string(in.Lockfile))
 	during := f.during
 	f.mu.Unlock()
 	if during != nil {
@@ -38,7 +40,8 @@ func (f *fakeBuilder) Build(ctx context.Context, in lifecycle.Input) ([]byte, er
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	return []byte("bundled:" + string(in.Code)), nil
+	return &lifecycle.Output{Bundle: []byte("bundled:" + string(in.Code)), Resolved: map[string]string{"lodash": "4.17.21"},
+		Lockfile: []byte(`{"lockfileVersion":3,"code":"` + string(in.Code) + `"}`)}, nil
 }
 
 type env struct {
@@ -283,5 +286,39 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestLockfileReuse: building the same dependencies again installs the running
+// version's tree; changed dependencies resolve afresh. The resolved versions are
+// recorded on the reactor.
+func TestLockfileReuse(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	m := e.manager(ctx, t)
+	m.Reactor(pendingReactor(t, e, "r1", "v1", store.StateCreating))
+	m.Wait()
+	update := func(code string, rt *store.Runtime) {
+		cur, _ := e.reactors.Get(ctx, "r1")
+		next := *cur
+		next.State, next.Requested = store.StateUpdating, &store.Requested{Reactor: &store.Pending{Code: code, Runtime: rt}}
+		if err := e.reactors.Update(ctx, &next); err != nil {
+			t.Fatal(err)
+		}
+		m.Reactor(&next)
+		m.Wait()
+	}
+	update("v2", node22)
+	changed := &store.Runtime{Image: images.Node22, Dependencies: map[string]string{"lodash": "^4.17.0"}}
+	update("v3", changed)
+	want := []string{"", `{"lockfileVersion":3,"code":"v1"}`, ""}
+	for i, w := range want {
+		if e.builder.lockfiles[i] != w {
+			t.Errorf("build %d got lockfile %q, want %q", i+1, e.builder.lockfiles[i], w)
+		}
+	}
+	got, _ := e.reactors.Get(ctx, "r1")
+	if got.Resolved["lodash"] != "4.17.21" || string(got.Lockfile) != `{"lockfileVersion":3,"code":"v3"}` {
+		t.Errorf("resolved %v lockfile %s", got.Resolved, got.Lockfile)
 	}
 }

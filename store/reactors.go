@@ -111,8 +111,14 @@ type Reactor struct {
 	CreatedAt     time.Time         `json:"created_at"`
 	ModifiedBy    string            `json:"modified_by,omitempty"`
 	ModifiedAt    *time.Time        `json:"modified_at,omitempty"`
+	// Resolved maps each npm dependency of the running version to the version its
+	// build installed (ranges resolved).
+	Resolved map[string]string `json:"resolved_dependencies,omitempty"`
 	// Bundle is the sha256 of the bundle the reactor runs (not shown by the API).
 	Bundle string `json:"-"`
+	// Lockfile is npm's package-lock.json of the running version's build, so that
+	// building the same dependencies again installs the same tree (not shown).
+	Lockfile []byte `json:"-"`
 	// Revision is the record's revision in the bucket, for optimistic updates.
 	Revision uint64 `json:"-"`
 }
@@ -121,6 +127,7 @@ type Reactor struct {
 type stored struct {
 	Reactor
 	Bundle        string `json:"bundle"`
+	Lockfile      []byte `json:"lockfile,omitempty"`
 	SealedConfig  []byte `json:"configuration_sealed,omitempty"`
 	Configuration any    `json:"configuration,omitempty"` // always empty at rest
 	// SealedPending is the pending deployment's configuration, sealed likewise.
@@ -147,7 +154,7 @@ func OpenReactors(ctx context.Context, js jetstream.JetStream, key *seal.Key) (*
 }
 
 func (s *Reactors) encode(r *Reactor) ([]byte, error) {
-	st := stored{Reactor: *r, Bundle: r.Bundle}
+	st := stored{Reactor: *r, Bundle: r.Bundle, Lockfile: r.Lockfile}
 	st.Reactor.Configuration = nil
 	if len(r.Configuration) > 0 {
 		plain, err := json.Marshal(r.Configuration)
@@ -172,7 +179,7 @@ func (s *Reactors) decode(b []byte, rev uint64) (*Reactor, error) {
 		return nil, fmt.Errorf("store: corrupt reactor record: %w", err)
 	}
 	r := st.Reactor
-	r.Bundle, r.Revision = st.Bundle, rev
+	r.Bundle, r.Lockfile, r.Revision = st.Bundle, st.Lockfile, rev
 	if len(st.SealedConfig) > 0 {
 		plain, err := s.key.Open(st.SealedConfig, []byte(r.ID))
 		if err != nil {

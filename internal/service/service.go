@@ -441,13 +441,14 @@ type nodeBuilder struct {
 	log       *slog.Logger
 }
 
-func (n nodeBuilder) Build(ctx context.Context, in lifecycle.Input) ([]byte, error) {
-	res, err := n.b.Build(ctx, builder.Input{Image: in.Image, Code: in.Code, Dependencies: in.Dependencies, Resolutions: in.Resolutions, Limits: in.Limits})
+func (n nodeBuilder) Build(ctx context.Context, in lifecycle.Input) (*lifecycle.Output, error) {
+	res, err := n.b.Build(ctx, builder.Input{Image: in.Image, Code: in.Code, Dependencies: in.Dependencies, Resolutions: in.Resolutions,
+		Limits: in.Limits, Lockfile: in.Lockfile})
 	if err == nil {
 		if err := n.manifests.Put(ctx, res.Manifest.SHA256, res.Manifest.Packages); err != nil {
 			n.log.Warn("the bundle's packages were not recorded: it is not rescanned for vulnerabilities", "sha256", res.Manifest.SHA256, "error", err)
 		}
-		return res.Bundle, nil
+		return &lifecycle.Output{Bundle: res.Bundle, Resolved: res.Manifest.Resolved, Lockfile: res.Manifest.Lockfile}, nil
 	}
 	if ctx.Err() != nil {
 		return nil, err

@@ -234,28 +234,8 @@ func (b *Builder) lock(ctx context.Context, key string) (func(), error) {
 func (b *Builder) Build(ctx context.Context, in Input) (*Result, error) {
 	start := time.Now()
 	var t Timings
-	image := in.Image
-	if image == "" {
-		image = images.Node22
-	}
-	if !images.Of(image).Build {
-		return nil, errorf(CodeUnsupportedImage, "image %q cannot be built; images with dependencies: %s", image, strings.Join(images.Built(), ", "))
-	}
-	if len(strings.TrimSpace(string(in.Code))) == 0 {
-		return nil, errorf(CodeBuildFailed, "code is empty")
-	}
-	deps := maps.Clone(in.Dependencies)
-	res := maps.Clone(in.Resolutions)
-	if deps == nil {
-		deps = map[string]string{}
-	}
-	if res == nil {
-		res = map[string]string{}
-	}
-	if e := checkVersions("dependencies", deps); e != nil {
-		return nil, e
-	}
-	if e := checkVersions("resolutions", res); e != nil {
+	image, deps, res, e := checkInput(in)
+	if e != nil {
 		return nil, e
 	}
 
@@ -291,56 +271,10 @@ func (b *Builder) Build(ctx context.Context, in Input) (*Result, error) {
 		}
 	}
 
-	// 3. Bundle (or reuse the bundle of the same inputs).
-	step = time.Now()
-	key := hashJSON([]any{Version, image, string(in.Code), string(lock), b.cfg.Engine != nil})
-	recPath := filepath.Join(b.cfg.CacheDir, "builds", key+".json")
-	var code []byte
-	if data, err := os.ReadFile(recPath); err == nil {
-		var rec buildRecord
-		if json.Unmarshal(data, &rec) == nil {
-			if code, err = b.store.Get(ctx, rec.SHA256); err == nil {
-				m.Packages, m.NodeModules = rec.Packages, rec.NodeModules
-				t.BundleCached = true
-			} else {
-				code = nil
-			}
-		}
-	}
-	if code == nil {
-		if dir == "" {
-			if dir, err = os.MkdirTemp(filepath.Join(b.cfg.CacheDir, "deps"), "nodeps-"); err != nil {
-				return nil, fmt.Errorf("builder: %w", err)
-			}
-			defer os.RemoveAll(dir)
-		}
-		out, err := bundle(ctx, dir, in.Code)
-		if err != nil {
-			return nil, err
-		}
-		t.Bundle = time.Since(step)
-		for i := range pkgs {
-			pkgs[i].BundledBytes = out.bytes[pkgs[i].Location]
-		}
-		m.Packages, m.NodeModules = pkgs, out.required
-
-		// 4. Verify: the bundle must load and export a handler.
-		if b.cfg.Engine != nil {
-			step = time.Now()
-			if err := b.verify(ctx, image, out, in.Limits); err != nil {
-				return nil, err
-			}
-			t.Verify = time.Since(step)
-		}
-		code = out.code
-		sha, err := b.store.Put(ctx, code)
-		if err != nil {
-			return nil, fmt.Errorf("builder: store bundle: %w", err)
-		}
-		rec, _ := json.Marshal(buildRecord{SHA256: sha, Packages: m.Packages, NodeModules: m.NodeModules})
-		if err := writeAtomic(recPath, rec); err != nil {
-			b.log.WarnContext(ctx, "builder: cannot record build", "err", err)
-		}
+	// 3 and 4. Bundle and verify (or reuse the bundle of the same inputs).
+	code, err := b.bundleOnce(ctx, in, image, dir, lock, pkgs, &m, &t)
+	if err != nil {
+		return nil, err
 	}
 	if m.Packages == nil {
 		m.Packages = []Package{}
@@ -355,6 +289,88 @@ func (b *Builder) Build(ctx context.Context, in Input) (*Result, error) {
 		"install", t.Install, "install_cached", t.InstallCached, "scan", t.Scan, "bundle", t.Bundle,
 		"bundle_cached", t.BundleCached, "verify", t.Verify, "total", t.Total)
 	return &Result{Bundle: code, Manifest: m, Timings: t}, nil
+}
+
+// checkInput refuses what cannot be built and returns the image and copies of the
+// dependency maps.
+func checkInput(in Input) (image string, deps, res map[string]string, e *Error) {
+	image = in.Image
+	if image == "" {
+		image = images.Node22
+	}
+	if !images.Of(image).Build {
+		return "", nil, nil, errorf(CodeUnsupportedImage, "image %q cannot be built; images with dependencies: %s", image, strings.Join(images.Built(), ", "))
+	}
+	if len(strings.TrimSpace(string(in.Code))) == 0 {
+		return "", nil, nil, errorf(CodeBuildFailed, "code is empty")
+	}
+	deps, res = maps.Clone(in.Dependencies), maps.Clone(in.Resolutions)
+	if deps == nil {
+		deps = map[string]string{}
+	}
+	if res == nil {
+		res = map[string]string{}
+	}
+	if e := checkVersions("dependencies", deps); e != nil {
+		return "", nil, nil, e
+	}
+	if e := checkVersions("resolutions", res); e != nil {
+		return "", nil, nil, e
+	}
+	return image, deps, res, nil
+}
+
+// bundleOnce returns the bundle of in over the installed tree in dir: the one a
+// build of the same inputs recorded, or a new one, bundled, verified, stored and
+// recorded. It fills in the manifest's packages and the timings.
+func (b *Builder) bundleOnce(ctx context.Context, in Input, image, dir string, lock []byte, pkgs []Package, m *Manifest, t *Timings) ([]byte, error) {
+	step := time.Now()
+	key := hashJSON([]any{Version, image, string(in.Code), string(lock), b.cfg.Engine != nil})
+	recPath := filepath.Join(b.cfg.CacheDir, "builds", key+".json")
+	if data, err := os.ReadFile(recPath); err == nil {
+		var rec buildRecord
+		if json.Unmarshal(data, &rec) == nil {
+			if code, err := b.store.Get(ctx, rec.SHA256); err == nil {
+				m.Packages, m.NodeModules = rec.Packages, rec.NodeModules
+				t.BundleCached = true
+				return code, nil
+			}
+		}
+	}
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp(filepath.Join(b.cfg.CacheDir, "deps"), "nodeps-"); err != nil {
+			return nil, fmt.Errorf("builder: %w", err)
+		}
+		defer os.RemoveAll(dir)
+	}
+	out, err := bundle(ctx, dir, in.Code)
+	if err != nil {
+		return nil, err
+	}
+	t.Bundle = time.Since(step)
+	for i := range pkgs {
+		pkgs[i].BundledBytes = out.bytes[pkgs[i].Location]
+	}
+	m.Packages, m.NodeModules = pkgs, out.required
+
+	// The bundle must load and export a handler.
+	if b.cfg.Engine != nil {
+		step = time.Now()
+		if err := b.verify(ctx, image, out, in.Limits); err != nil {
+			return nil, err
+		}
+		t.Verify = time.Since(step)
+	}
+	sha, err := b.store.Put(ctx, out.code)
+	if err != nil {
+		return nil, fmt.Errorf("builder: store bundle: %w", err)
+	}
+	rec, _ := json.Marshal(buildRecord{SHA256: sha, Packages: m.Packages, NodeModules: m.NodeModules})
+	if err := writeAtomic(recPath, rec); err != nil {
+		b.log.WarnContext(ctx, "builder: cannot record build", "err", err)
+	}
+	return out.code, nil
 }
 
 // dependencies installs deps with resolutions, or reuses a finished install of the same

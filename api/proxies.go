@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -233,30 +232,7 @@ func (s *Server) getProxy(w http.ResponseWriter, r *http.Request, p auth.Princip
 }
 
 func (s *Server) listProxies(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	pg, ok := pageOf(w, r)
-	if !ok {
-		return
-	}
-	all, err := s.cfg.Proxies.List(r.Context())
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	q := r.URL.Query()
-	ids := map[string]bool{}
-	for _, id := range q["id"] {
-		ids[id] = true
-	}
-	// The seed: "Wildcard search of proxies by name".
-	name := strings.ToLower(q.Get("name"))
-	data := []proxyView{}
-	for _, rec := range all {
-		if (len(ids) > 0 && !ids[rec.ID]) || (name != "" && !strings.Contains(strings.ToLower(rec.Name), name)) {
-			continue
-		}
-		data = append(data, showProxy(rec))
-	}
-	writePage(w, pg, data)
+	list(s, w, r, s.cfg.Proxies.List, func(rec *store.Proxy) (string, string, proxyView) { return rec.ID, rec.Name, showProxy(rec) })
 }
 
 // replaceProxy is PUT /proxies/{id}: the body replaces the proxy's fields.

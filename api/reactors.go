@@ -161,11 +161,18 @@ func writePage[T any](w http.ResponseWriter, p page, data []T) {
 }
 
 func (s *Server) listReactors(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	list(s, w, r, s.cfg.Reactors.List, func(rec *store.Reactor) (string, string, any) { return rec.ID, rec.Name, showReactor(rec) })
+}
+
+// list answers a list endpoint: the records all returns, filtered by the id
+// parameters and by name (Basis Theory: "wildcard search by name", a contains match
+// in any case), shown by show (which also returns a record's id and name), one page.
+func list[T, V any](s *Server, w http.ResponseWriter, r *http.Request, all func(context.Context) ([]*T, error), show func(*T) (id, name string, view V)) {
 	pg, ok := pageOf(w, r)
 	if !ok {
 		return
 	}
-	all, err := s.cfg.Reactors.List(r.Context())
+	records, err := all(r.Context())
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -175,14 +182,14 @@ func (s *Server) listReactors(w http.ResponseWriter, r *http.Request, p auth.Pri
 	for _, id := range q["id"] {
 		ids[id] = true
 	}
-	// Basis Theory: "Wildcard search of reactors by name" (contains, any case).
 	name := strings.ToLower(q.Get("name"))
-	data := []any{}
-	for _, rec := range all {
-		if (len(ids) > 0 && !ids[rec.ID]) || (name != "" && !strings.Contains(strings.ToLower(rec.Name), name)) {
+	data := []V{}
+	for _, rec := range records {
+		id, n, view := show(rec)
+		if (len(ids) > 0 && !ids[id]) || (name != "" && !strings.Contains(strings.ToLower(n), name)) {
 			continue
 		}
-		data = append(data, showReactor(rec))
+		data = append(data, view)
 	}
 	writePage(w, pg, data)
 }

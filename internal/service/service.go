@@ -231,6 +231,9 @@ func Start(ctx context.Context, o Options) (s *Service, err error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := toks.Watch(ctx, tokens.WatchOptions{Dir: filepath.Join(o.DataDir, "tokens-index"), Logger: o.Logger}); err != nil {
+			return nil, err
+		}
 		b, err := s.builder(o, bundleStore)
 		if err != nil {
 			return nil, err

@@ -41,6 +41,8 @@ type index struct {
 	// revs is the revision last applied per record key, deletions included, so that
 	// a late or repeated change never undoes a newer one.
 	revs map[string]uint64
+	// closed is closed once the index is, after Watch's ctx ended.
+	closed chan struct{}
 }
 
 // farFuture stands for "never expires"; bleve's dates end in 2262.
@@ -111,7 +113,7 @@ func (s *Store) Watch(ctx context.Context, o WatchOptions) error {
 	if err != nil {
 		return fmt.Errorf("tokens: index: %w", err)
 	}
-	ix := &index{bi: bi, revs: map[string]uint64{}}
+	ix := &index{bi: bi, revs: map[string]uint64{}, closed: make(chan struct{})}
 	w, err := s.kv.Watch(ctx, "t.>")
 	if err != nil {
 		bi.Close()
@@ -158,13 +160,14 @@ func (s *Store) Watch(ctx context.Context, o WatchOptions) error {
 			select {
 			case <-ctx.Done():
 				w.Stop()
-				s.ix.Store(nil)
+				s.ix.CompareAndSwap(ix, nil)
 				ix.mu.Lock()
 				bi.Close()
 				ix.mu.Unlock()
 				if o.Dir == "" {
 					os.RemoveAll(dir)
 				}
+				close(ix.closed)
 				return
 			case <-t.C:
 				if n, err := s.Sweep(ctx); err != nil {

@@ -260,7 +260,7 @@ func (s *Store) prepare(ctx context.Context, r CreateRequest) (*Token, error) {
 		CreatedBy: r.CreatedBy, CreatedAt: now, Containers: r.Containers, SearchIndexes: r.SearchIndexes,
 		FingerprintExpression: r.FingerprintExpression}
 	if t.Containers == nil {
-		t.Containers = tt.containers
+		t.Containers = slices.Clone(tt.containers)
 	}
 	validContainers(t.Containers, errs)
 	switch {
@@ -278,7 +278,7 @@ func (s *Store) prepare(ctx context.Context, r CreateRequest) (*Token, error) {
 		t.FingerprintExpression = tt.fingerprint
 	}
 	if t.SearchIndexes == nil {
-		t.SearchIndexes = tt.searchIndexes
+		t.SearchIndexes = slices.Clone(tt.searchIndexes)
 	}
 	s.derive(ctx, t, data, errs)
 	if strings.Contains(t.ID, "{{") {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -115,15 +116,20 @@ func (s *Store) patched(ctx context.Context, t *Token, fields map[string]json.Ra
 			}
 			next.Metadata = md
 		case "containers":
-			next.Containers = tt.containers
-			if !isNull(raw) && json.Unmarshal(raw, &next.Containers) != nil {
+			var cs []string
+			if !isNull(raw) && json.Unmarshal(raw, &cs) != nil {
 				errs.add("containers", "must be an array of strings")
 			}
+			if cs == nil {
+				cs = slices.Clone(tt.containers)
+			}
+			next.Containers = cs
 		case "search_indexes":
-			next.SearchIndexes = nil
-			if !isNull(raw) && json.Unmarshal(raw, &next.SearchIndexes) != nil {
+			var ixs []string
+			if !isNull(raw) && json.Unmarshal(raw, &ixs) != nil {
 				errs.add("search_indexes", "must be an array of strings")
 			}
+			next.SearchIndexes = ixs
 		case "fingerprint_expression":
 			next.FingerprintExpression = tt.fingerprint
 			var fe string

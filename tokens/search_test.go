@@ -150,7 +150,7 @@ func TestSearch(t *testing.T) {
 	keys, _ := kv.ListKeys(ctx)
 	for k := range keys.Keys() {
 		e, _ := kv.Get(ctx, k)
-		for _, secret := range []string{"123-45-6789", "123456789", "6789", "ello"} {
+		for _, secret := range []string{"123-45-6789", "123456789", "ello"} {
 			if bytes.Contains(e.Value(), []byte(secret)) {
 				t.Errorf("record %s holds %q: %s", k, secret, e.Value())
 			}

@@ -130,6 +130,10 @@ func New(cfg Config) *Server {
 		s.route("GET /v2/tokens", "token:read", s.listTokensV2)
 		s.route("POST /v2/tokens/search", "token:search", s.searchTokensV2)
 		s.route("POST /tokenize", "token:create", s.tokenizeRequest)
+		s.route("POST /tokens/{parentId}/children/{childId}", "token:read", s.associateTokens)
+		s.route("DELETE /tokens/{parentId}/children/{childId}", "token:delete", s.dissociateTokens)
+		s.route("POST /tokens/{parentId}/children", "token:create", s.createChildToken)
+		s.route("GET /tokens/{parentId}/children", "token:read", s.listChildTokens)
 	}
 	if cfg.Proxies != nil {
 		s.route("POST /proxies", "proxy:create", s.createProxy)

@@ -265,3 +265,85 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request, p principal
 	}
 	writeJSON(w, http.StatusOK, t)
 }
+
+// associateTokens answers POST /tokens/{parentId}/children/{childId}: 204 once the
+// child is associated; both tokens must exist (the route requires token:read).
+func (s *Server) associateTokens(w http.ResponseWriter, r *http.Request, p principal) {
+	err := s.cfg.Tokens.Associate(r.Context(), s.cfg.System.TenantID, r.PathValue("parentId"), r.PathValue("childId"))
+	if errors.Is(err, tokens.ErrSelfAssociation) {
+		writeError(w, r, http.StatusBadRequest, "Bad Request", err.Error(), nil)
+		return
+	}
+	if err != nil {
+		s.tokenError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// dissociateTokens answers DELETE /tokens/{parentId}/children/{childId}.
+func (s *Server) dissociateTokens(w http.ResponseWriter, r *http.Request, p principal) {
+	if err := s.cfg.Tokens.Dissociate(r.Context(), s.cfg.System.TenantID, r.PathValue("parentId"), r.PathValue("childId")); err != nil {
+		s.tokenError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// createChildToken answers POST /tokens/{parentId}/children: a token created as
+// POST /tokens does and associated to the parent, which the caller must be able to
+// read (token:create and token:read).
+func (s *Server) createChildToken(w http.ResponseWriter, r *http.Request, p principal) {
+	if !p.can("token:read") {
+		writeError(w, r, http.StatusForbidden, "Forbidden", "the provided BT-API-KEY does not have the required permission token:read", nil)
+		return
+	}
+	parent := r.PathValue("parentId")
+	if _, err := s.cfg.Tokens.Get(r.Context(), s.cfg.System.TenantID, parent); err != nil {
+		s.tokenError(w, r, err)
+		return
+	}
+	body, ok := readBody(w, r, "")
+	if !ok {
+		return
+	}
+	q, err := tokens.ParseCreateRequest(body)
+	if err != nil {
+		s.tokenError(w, r, err)
+		return
+	}
+	q.TenantID, q.CreatedBy = s.cfg.System.TenantID, p.ApplicationID
+	t, err := s.cfg.Tokens.Create(r.Context(), q)
+	if err == nil {
+		err = s.cfg.Tokens.Associate(r.Context(), s.cfg.System.TenantID, parent, t.ID)
+	}
+	if err != nil {
+		s.tokenError(w, r, err)
+		return
+	}
+	if t, err = t.Masked(r.Context()); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, t)
+}
+
+// listChildTokens answers GET /tokens/{parentId}/children, filtered by id and type.
+func (s *Server) listChildTokens(w http.ResponseWriter, r *http.Request, p principal) {
+	pg, ok := pageOf(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	children, err := s.cfg.Tokens.Children(r.Context(), s.cfg.System.TenantID, r.PathValue("parentId"), tokens.ListFilter{IDs: q["id"], Types: q["type"]})
+	if err != nil {
+		s.tokenError(w, r, err)
+		return
+	}
+	data, err := views(r.Context(), p, children)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writePage(w, pg, data)
+}

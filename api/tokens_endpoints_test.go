@@ -337,3 +337,70 @@ func TestDeduplicationHijackAPI(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenChildren(t *testing.T) {
+	e := start(t)
+	key := e.newApp(t, "private", "token:create", "token:read", "token:delete")
+	creatorOnly := e.newApp(t, "private", "token:create")
+	_, parent := e.do(t, "POST", "/tokens", key, map[string]any{"type": "token", "data": "parent"})
+	_, other := e.do(t, "POST", "/tokens", key, map[string]any{"type": "card_number", "data": "4242424242424242"})
+	pid, oid := parent["id"].(string), other["id"].(string)
+
+	resp, child := e.do(t, "POST", "/tokens/"+pid+"/children", key, map[string]any{"type": "token", "data": "Sensitive Value", "metadata": map[string]string{"k": "v"}})
+	if resp.StatusCode != 201 || child["id"] == nil || child["type"] != "token" {
+		t.Fatalf("create child: %d %v", resp.StatusCode, child)
+	}
+	if resp, _ := e.do(t, "POST", "/tokens/"+pid+"/children", creatorOnly, map[string]any{"type": "token", "data": "x"}); resp.StatusCode != 403 {
+		t.Errorf("create child without token:read: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "POST", "/tokens/nope/children", key, map[string]any{"type": "token", "data": "x"}); resp.StatusCode != 404 {
+		t.Errorf("child of a missing parent: %d", resp.StatusCode)
+	}
+	if resp, out := e.do(t, "POST", "/tokens/"+pid+"/children/"+oid, key, nil); resp.StatusCode != 204 {
+		t.Fatalf("associate: %d %v", resp.StatusCode, out)
+	}
+	for _, c := range []struct {
+		path   string
+		status int
+	}{
+		{"/tokens/" + pid + "/children/" + pid, 400},
+		{"/tokens/" + pid + "/children/missing", 404},
+	} {
+		if resp, _ := e.do(t, "POST", c.path, key, nil); resp.StatusCode != c.status {
+			t.Errorf("POST %s: %d, want %d", c.path, resp.StatusCode, c.status)
+		}
+	}
+	count := func(query string) int {
+		resp, out := e.do(t, "GET", "/tokens/"+pid+"/children"+query, key, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("list children: %d %v", resp.StatusCode, out)
+		}
+		return len(out["data"].([]any))
+	}
+	if n := count(""); n != 2 {
+		t.Errorf("children: %d", n)
+	}
+	if n := count("?type=card_number"); n != 1 {
+		t.Errorf("children of type card_number: %d", n)
+	}
+	if n := count("?id=" + oid); n != 1 {
+		t.Errorf("children by id: %d", n)
+	}
+	if resp, _ := e.do(t, "DELETE", "/tokens/"+pid+"/children/"+oid, key, nil); resp.StatusCode != 204 {
+		t.Errorf("dissociate: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "DELETE", "/tokens/"+pid+"/children/"+oid, key, nil); resp.StatusCode != 404 {
+		t.Errorf("dissociate twice: %d", resp.StatusCode)
+	}
+	if n := count(""); n != 1 {
+		t.Errorf("children after dissociate: %d", n)
+	}
+	// A deleted child leaves the list; the other token is untouched.
+	e.do(t, "DELETE", "/tokens/"+child["id"].(string), key, nil)
+	if n := count(""); n != 0 {
+		t.Errorf("children after the child's deletion: %d", n)
+	}
+	if resp, _ := e.do(t, "GET", "/tokens/"+oid, key, nil); resp.StatusCode != 200 {
+		t.Errorf("dissociated token: %d", resp.StatusCode)
+	}
+}

@@ -462,13 +462,10 @@ func (s *Store) Delete(ctx context.Context, tenantID, id string) error {
 		return fmt.Errorf("tokens: delete: %w", err)
 	}
 	s.indexed(k, e.Revision(), nil)
-	var rec record
-	if json.Unmarshal(e.Value(), &rec) == nil {
-		ix := fingerprintIndex(tenantID, rec.Type, rec.Fingerprint)
-		if ie, err := s.kv.Get(ctx, ix); err == nil && string(ie.Value()) == id {
-			s.kv.Delete(ctx, ix, jetstream.LastRevision(ie.Revision()))
-		}
+	if rec, ok := decodeRecord(e); ok {
+		s.dropFingerprint(ctx, rec)
 	}
+	s.dropAssociations(ctx, tenantID, id)
 	return nil
 }
 

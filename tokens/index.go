@@ -13,6 +13,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 	"github.com/nats-io/nats.go/jetstream"
@@ -33,16 +34,72 @@ type WatchOptions struct {
 var ErrNoIndex = errors.New("tokens: the search index is not running")
 
 // index is a bleve index of the token records' searchable fields, one document per
-// record key, kept current from the bucket. It never holds token data: only the
-// blind indexes (keyed hashes) of the evaluated search_indexes.
+// record key, kept current from the bucket by one watcher that applies changes in
+// the bucket's order, in batches. It never holds token data: only the blind indexes
+// (keyed hashes) of the evaluated search_indexes.
 type index struct {
 	bi bleve.Index
 	mu sync.Mutex
-	// revs is the revision last applied per record key, deletions included, so that
-	// a late or repeated change never undoes a newer one.
-	revs map[string]uint64
-	// closed is closed once the index is, after Watch's ctx ended.
+	// applied is the revision of the last change applied; caught is closed (and
+	// replaced) whenever it grows.
+	applied uint64
+	caught  chan struct{}
+	// closed is closed once the index is, after Watch's ctx ended; shut says so
+	// under mu.
 	closed chan struct{}
+	shut   bool
+}
+
+// maxCatchUp bounds how long a search waits for this gateway's own writes to reach
+// the index before it answers from the index as it is.
+const maxCatchUp = 5 * time.Second
+
+// waitFor returns once the index applied revision rev, ctx ended or maxCatchUp
+// passed.
+func (ix *index) waitFor(ctx context.Context, rev uint64) {
+	timeout := time.NewTimer(maxCatchUp)
+	defer timeout.Stop()
+	for {
+		ix.mu.Lock()
+		applied, caught := ix.applied, ix.caught
+		ix.mu.Unlock()
+		if applied >= rev {
+			return
+		}
+		select {
+		case <-caught:
+		case <-ctx.Done():
+			return
+		case <-timeout.C:
+			return
+		}
+	}
+}
+
+// add puts a watched change into a batch.
+func add(batch *bleve.Batch, e jetstream.KeyValueEntry) {
+	if rec, ok := decodeRecord(e); ok {
+		batch.Index(e.Key(), document(rec))
+	} else {
+		batch.Delete(e.Key())
+	}
+}
+
+// commit applies a batch and records the revision it reached.
+func (ix *index) commit(batch *bleve.Batch, rev uint64) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.shut {
+		return nil
+	}
+	err := ix.bi.Batch(batch)
+	batch.Reset()
+	if rev > ix.applied {
+		ix.applied = rev
+		close(ix.caught)
+		ix.caught = make(chan struct{})
+	}
+	return err
 }
 
 // farFuture stands for "never expires"; bleve's dates end in 2262.
@@ -109,11 +166,13 @@ func (s *Store) Watch(ctx context.Context, o WatchOptions) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("tokens: index: %w", err)
 	}
-	bi, err := bleve.New(dir, newMapping())
+	// Durability is the bucket's job (the index is rebuilt from it at each start), so
+	// writes do not wait for the index to reach the disk.
+	bi, err := bleve.NewUsing(dir, newMapping(), scorch.Name, scorch.Name, map[string]any{"unsafe_batch": true})
 	if err != nil {
 		return fmt.Errorf("tokens: index: %w", err)
 	}
-	ix := &index{bi: bi, revs: map[string]uint64{}, closed: make(chan struct{})}
+	ix := &index{bi: bi, caught: make(chan struct{}), closed: make(chan struct{})}
 	w, err := s.kv.Watch(ctx, "t.>")
 	if err != nil {
 		bi.Close()
@@ -121,36 +180,47 @@ func (s *Store) Watch(ctx context.Context, o WatchOptions) error {
 	}
 	// The initial values, in batches, until the watcher says it is caught up.
 	batch := bi.NewBatch()
+	var last uint64
 	for e := range w.Updates() {
 		if e == nil {
 			break
 		}
-		ix.revs[e.Key()] = e.Revision()
-		if rec, ok := decodeRecord(e); ok {
-			batch.Index(e.Key(), document(rec))
+		if _, ok := decodeRecord(e); ok {
+			add(batch, e)
 		}
+		last = e.Revision()
 		if batch.Size() >= 1000 {
-			if err := bi.Batch(batch); err != nil {
+			if err := ix.commit(batch, last); err != nil {
 				w.Stop()
 				bi.Close()
 				return fmt.Errorf("tokens: index: %w", err)
 			}
-			batch.Reset()
 		}
 	}
-	if err := bi.Batch(batch); err != nil {
+	if err := ix.commit(batch, last); err != nil {
 		w.Stop()
 		bi.Close()
 		return fmt.Errorf("tokens: index: %w", err)
 	}
 	s.ix.Store(ix)
+	// Then every change, batching whatever has queued up meanwhile.
 	go func() {
-		for e := range w.Updates() {
+		updates := w.Updates()
+		for e := range updates {
 			if e == nil {
 				continue
 			}
-			rec, _ := decodeRecord(e)
-			ix.apply(e.Key(), e.Revision(), rec, o.Logger)
+			add(batch, e)
+			last := e.Revision()
+			for len(updates) > 0 && batch.Size() < 1000 {
+				if e = <-updates; e != nil {
+					add(batch, e)
+					last = e.Revision()
+				}
+			}
+			if err := ix.commit(batch, last); err != nil {
+				o.Logger.Error("token index update failed", "error", err)
+			}
 		}
 	}()
 	go func() {
@@ -162,6 +232,7 @@ func (s *Store) Watch(ctx context.Context, o WatchOptions) error {
 				w.Stop()
 				s.ix.CompareAndSwap(ix, nil)
 				ix.mu.Lock()
+				ix.shut = true
 				bi.Close()
 				ix.mu.Unlock()
 				if o.Dir == "" {
@@ -193,40 +264,15 @@ func decodeRecord(e jetstream.KeyValueEntry) (*record, bool) {
 	return &rec, true
 }
 
-// apply indexes the record at key (nil: removes it) unless a newer revision is in.
-func (ix *index) apply(key string, rev uint64, rec *record, log *slog.Logger) {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	if rev <= ix.revs[key] {
-		return
-	}
-	ix.revs[key] = rev
-	var err error
-	if rec == nil {
-		err = ix.bi.Delete(key)
-	} else {
-		err = ix.bi.Index(key, document(rec))
-	}
-	if err != nil && log != nil {
-		log.Error("token index update failed", "key", key, "error", err)
-	}
-}
-
-// indexed applies a change this gateway made to its own index at once, so that its
-// callers read their writes; the watch brings the same revision again, a no-op.
-func (s *Store) indexed(key string, rev uint64, value []byte) {
-	ix := s.ix.Load()
-	if ix == nil {
-		return
-	}
-	var rec *record
-	if value != nil {
-		rec = new(record)
-		if json.Unmarshal(value, rec) != nil {
+// wrote notes a change this gateway made to the bucket at revision rev: its
+// searches wait for the index to reach it, so that callers read their own writes.
+func (s *Store) wrote(rev uint64) {
+	for {
+		cur := s.written.Load()
+		if rev <= cur || s.written.CompareAndSwap(cur, rev) {
 			return
 		}
 	}
-	ix.apply(key, rev, rec, nil)
 }
 
 // search runs a bleve query restricted to the tenant's live tokens and returns one
@@ -236,6 +282,7 @@ func (s *Store) search(ctx context.Context, tenantID string, q query.Query, page
 	if ix == nil {
 		return nil, 0, ErrNoIndex
 	}
+	ix.waitFor(ctx, s.written.Load())
 	tq := query.NewTermQuery(tenantID)
 	tq.SetField("tenant")
 	live := query.NewDateRangeInclusiveQuery(s.now(), time.Time{}, boolPtr(false), nil)
@@ -300,6 +347,7 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 	if ix == nil {
 		return 0, ErrNoIndex
 	}
+	ix.waitFor(ctx, s.written.Load())
 	q := query.NewDateRangeInclusiveQuery(time.Time{}, s.now(), nil, boolPtr(true))
 	q.SetField("expires_at")
 	n := 0
@@ -331,7 +379,6 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 func (s *Store) deleteExpired(ctx context.Context, key string) (bool, error) {
 	e, err := s.kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		s.indexed(key, 0, nil)
 		return false, nil
 	}
 	if err != nil {
@@ -344,7 +391,7 @@ func (s *Store) deleteExpired(ctx context.Context, key string) (bool, error) {
 	if err := s.kv.Delete(ctx, key, jetstream.LastRevision(e.Revision())); err != nil {
 		return false, nil // changed meanwhile: the next sweep sees it again
 	}
-	s.indexed(key, e.Revision(), nil)
+	s.wrote(e.Revision() + 1) // the deletion's revision is later
 	s.dropFingerprint(ctx, rec)
 	return true, nil
 }

@@ -166,6 +166,8 @@ type Store struct {
 	now       func() time.Time
 	// ix is the search index, nil until Watch starts it.
 	ix atomic.Pointer[index]
+	// written is the latest revision this store wrote to a token record.
+	written atomic.Uint64
 }
 
 // Open opens (or creates) the token bucket. Data is sealed with key, the same key
@@ -403,7 +405,7 @@ func (s *Store) put(ctx context.Context, t *Token) error {
 		}
 		return fmt.Errorf("tokens: create: %w", err)
 	}
-	s.indexed(recordKey(t.TenantID, t.ID), rev, b)
+	s.wrote(rev)
 	// The newest token with a fingerprint is the one deduplication returns.
 	if _, err := s.kv.Put(ctx, fingerprintIndex(t.TenantID, t.Type, t.Fingerprint), []byte(t.ID)); err != nil {
 		return fmt.Errorf("tokens: index fingerprint: %w", err)
@@ -461,7 +463,7 @@ func (s *Store) Delete(ctx context.Context, tenantID, id string) error {
 	if err := s.kv.Delete(ctx, k); err != nil {
 		return fmt.Errorf("tokens: delete: %w", err)
 	}
-	s.indexed(k, e.Revision(), nil)
+	s.wrote(e.Revision() + 1) // the deletion's revision is later
 	if rec, ok := decodeRecord(e); ok {
 		s.dropFingerprint(ctx, rec)
 	}

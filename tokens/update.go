@@ -42,7 +42,7 @@ func (s *Store) Update(ctx context.Context, tenantID, id string, patch json.RawM
 		if err != nil {
 			return nil, fmt.Errorf("tokens: update: %w", err)
 		}
-		s.indexed(recordKey(tenantID, t.ID), rev, b)
+		s.wrote(rev)
 		if next.Fingerprint != t.Fingerprint {
 			s.dropFingerprint(ctx, &record{Token: *t})
 			if _, err := s.kv.Put(ctx, fingerprintIndex(tenantID, next.Type, next.Fingerprint), []byte(next.ID)); err != nil {

@@ -98,8 +98,8 @@ func TestSearch(t *testing.T) {
 		{"data:123456789", []string{"ein1", "ssn1"}}, // both without their dashes
 		{"data:6789", []string{"ein1", "ssn1", "ssn2"}},
 		{`data:"hello world"`, []string{"gen1"}}, // case-insensitive
-		{`data:"no indexes"`, nil},                // not indexed: not searchable
-		{"data:4242424242424242", nil},            // card numbers have no default indexes
+		{`data:"no indexes"`, nil},               // not indexed: not searchable
+		{"data:4242424242424242", nil},           // card numbers have no default indexes
 		{"type:card_number", []string{"card1"}},
 		{"id:gen2", []string{"gen2"}},
 		{"metadata.user_id:1234", []string{"ssn1"}},

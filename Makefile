@@ -88,6 +88,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRequestBodies -fuzztime 60s ./api
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./expr
 	$(GO) test -run '^$$' -fuzz FuzzEvalJSON -fuzztime 60s ./expr
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./tokens/internal/query
 
 clean:
 	rm -rf bin .cache

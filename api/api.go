@@ -127,6 +127,16 @@ func New(cfg Config) *Server {
 		s.route("POST /tokens", "token:create", s.createToken)
 		s.route("GET /tokens/{id}", "token:read", s.getToken)
 		s.route("DELETE /tokens/{id}", "token:delete", s.deleteToken)
+		s.route("PATCH /tokens/{id}", "token:update", s.updateToken)
+		s.route("GET /tokens", "token:read", s.listTokens)
+		s.route("POST /tokens/search", "token:search", s.searchTokens)
+		s.route("GET /v2/tokens", "token:read", s.listTokensV2)
+		s.route("POST /v2/tokens/search", "token:search", s.searchTokensV2)
+		s.route("POST /tokenize", "token:create", s.tokenizeRequest)
+		s.route("POST /tokens/{parentId}/children/{childId}", "token:read", s.associateTokens)
+		s.route("DELETE /tokens/{parentId}/children/{childId}", "token:delete", s.dissociateTokens)
+		s.route("POST /tokens/{parentId}/children", "token:create", s.createChildToken)
+		s.route("GET /tokens/{parentId}/children", "token:read", s.listChildTokens)
 	}
 	if cfg.Proxies != nil {
 		s.route("POST /proxies", "proxy:create", s.createProxy)

@@ -94,6 +94,8 @@ func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, http.StatusNotFound, "Not Found", "token not found", nil)
 	case errors.Is(err, tokens.ErrExists):
 		writeError(w, r, http.StatusConflict, "Conflict", err.Error(), map[string][]string{"id": {err.Error()}})
+	case tokens.IsQueryError(err):
+		writeError(w, r, http.StatusBadRequest, "Bad Request", err.Error(), map[string][]string{"query": {err.Error()}})
 	default:
 		s.internal(w, r, err)
 	}

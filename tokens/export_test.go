@@ -23,3 +23,12 @@ func Count(ctx context.Context, s *Store) (int, error) {
 	}
 	return n, nil
 }
+
+// IndexClosed returns a channel closed once the store's index has shut down (nil
+// when none runs).
+func IndexClosed(s *Store) <-chan struct{} {
+	if ix := s.ix.Load(); ix != nil {
+		return ix.closed
+	}
+	return nil
+}

@@ -60,6 +60,8 @@ func IsCallerError(err error) bool {
 // and is replaced by its id. Everything is validated before anything is stored;
 // errors are a *ValidationError with fields named by their place in the block
 // (e.g. "card.data.number"). Tokens created before a storage failure are deleted.
+// A request with deduplicate_token gets the existing token holding the same data,
+// as Create does.
 func (s *Store) Tokenize(ctx context.Context, tenantID, createdBy string, tokenize json.RawMessage) (json.RawMessage, error) {
 	if len(bytes.TrimSpace(tokenize)) == 0 || string(bytes.TrimSpace(tokenize)) == "null" {
 		return nil, nil
@@ -73,9 +75,16 @@ func (s *Store) Tokenize(ctx context.Context, tenantID, createdBy string, tokeni
 	if len(tk.errs) > 0 {
 		return nil, &ValidationError{Fields: tk.errs}
 	}
+	var stored []*Token // to remove again if a later one fails
 	for i, t := range tk.created {
+		if tk.dedup[i] {
+			if old := s.duplicate(ctx, t); old != nil {
+				tk.created[i] = old
+				continue
+			}
+		}
 		if err := s.put(ctx, t); err != nil {
-			for _, done := range tk.created[:i] {
+			for _, done := range stored {
 				s.Delete(ctx, tenantID, done.ID)
 			}
 			if errors.Is(err, ErrExists) {
@@ -83,6 +92,7 @@ func (s *Store) Tokenize(ctx context.Context, tenantID, createdBy string, tokeni
 			}
 			return nil, err
 		}
+		stored = append(stored, t)
 	}
 	for i, t := range tk.created {
 		m, err := t.Masked(ctx)
@@ -104,6 +114,7 @@ type tokenizer struct {
 	created []*Token
 	slots   []*any
 	where   []string
+	dedup   []bool
 }
 
 func (tk *tokenizer) walk(ctx context.Context, v any, at string) any {
@@ -170,6 +181,7 @@ func (tk *tokenizer) create(ctx context.Context, r CreateRequest, at string, slo
 		slot = new(any) // a plain value shows the id only
 	}
 	tk.created, tk.slots, tk.where = append(tk.created, t), append(tk.slots, slot), append(tk.where, prefix)
+	tk.dedup = append(tk.dedup, r.DeduplicateToken)
 	return t
 }
 

@@ -7,9 +7,10 @@
 // us_bank_account_number, us_bank_routing_number, social_security_number and
 // employer_id_number with their validation, default containers, masks and
 // fingerprint expressions; custom masks, containers, metadata, id (a name or an
-// expression over data), fingerprint_expression, deduplicate_token and expires_at.
-// search_indexes are validated and echoed but nothing searches them yet. Expired
-// tokens read as not found and are deleted when next read.
+// expression over data), fingerprint_expression, deduplicate_token, expires_at,
+// merge-patch updates, listing and Lucene-style search (see Search). Token data is
+// searchable only through its search_indexes, stored as keyed hashes (blind
+// indexes). Expired tokens read as not found and a sweeper deletes them.
 package tokens
 
 import (
@@ -21,8 +22,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -123,6 +127,9 @@ type Token struct {
 	ModifiedBy            string            `json:"modified_by,omitempty"`
 	ModifiedAt            *time.Time        `json:"modified_at,omitempty"`
 	ExpiresAt             *time.Time        `json:"expires_at,omitempty"`
+
+	// blind holds the keyed hashes of the evaluated search indexes.
+	blind []string
 }
 
 // Masked returns a copy whose data is the mask applied to the plaintext, or no data
@@ -153,7 +160,14 @@ type Store struct {
 	kv    jetstream.KeyValue
 	key   *seal.Key
 	fpKey []byte
-	now   func() time.Time
+	// searchKey keys the blind indexes; derived from fpKey so that a search index
+	// hash never equals a fingerprint of the same value.
+	searchKey []byte
+	now       func() time.Time
+	// ix is the search index, nil until Watch starts it.
+	ix atomic.Pointer[index]
+	// written is the latest revision this store wrote to a token record.
+	written atomic.Uint64
 }
 
 // Open opens (or creates) the token bucket. Data is sealed with key, the same key
@@ -167,6 +181,9 @@ func Open(ctx context.Context, js jetstream.JetStream, key *seal.Key) (*Store, e
 	if s.fpKey, err = s.fingerprintKey(ctx); err != nil {
 		return nil, err
 	}
+	mac := hmac.New(sha256.New, s.fpKey)
+	mac.Write([]byte("reactord search index v1"))
+	s.searchKey = mac.Sum(nil)
 	return s, nil
 }
 
@@ -203,7 +220,8 @@ func (s *Store) fingerprintKey(ctx context.Context) ([]byte, error) {
 // record is the at-rest form: the token without data, plus the sealed data.
 type record struct {
 	Token
-	Sealed []byte `json:"data_sealed"`
+	Sealed []byte   `json:"data_sealed"`
+	Blind  []string `json:"blind_indexes,omitempty"`
 }
 
 func recordKey(tenantID, id string) string { return "t." + tenantID + "." + id }
@@ -244,7 +262,7 @@ func (s *Store) prepare(ctx context.Context, r CreateRequest) (*Token, error) {
 		CreatedBy: r.CreatedBy, CreatedAt: now, Containers: r.Containers, SearchIndexes: r.SearchIndexes,
 		FingerprintExpression: r.FingerprintExpression}
 	if t.Containers == nil {
-		t.Containers = tt.containers
+		t.Containers = slices.Clone(tt.containers)
 	}
 	validContainers(t.Containers, errs)
 	switch {
@@ -261,20 +279,10 @@ func (s *Store) prepare(ctx context.Context, r CreateRequest) (*Token, error) {
 	if t.FingerprintExpression == "" {
 		t.FingerprintExpression = tt.fingerprint
 	}
-	if fp, err := evalText(ctx, t.FingerprintExpression, data); err != nil {
-		errs.add("fingerprint_expression", "%v", err)
-	} else {
-		mac := hmac.New(sha256.New, s.fpKey)
-		mac.Write([]byte(r.TenantID + "\x00" + fp))
-		t.Fingerprint = base58.Encode(mac.Sum(nil))
+	if t.SearchIndexes == nil {
+		t.SearchIndexes = slices.Clone(tt.searchIndexes)
 	}
-	for i, ix := range t.SearchIndexes {
-		if v, err := evalText(ctx, ix, data); err != nil {
-			errs.add(fmt.Sprintf("search_indexes[%d]", i), "%v", err)
-		} else if v == "" || v == "null" {
-			errs.add(fmt.Sprintf("search_indexes[%d]", i), "must not evaluate to an empty value")
-		}
-	}
+	s.derive(ctx, t, data, errs)
 	if strings.Contains(t.ID, "{{") {
 		id, err := evalText(ctx, t.ID, data)
 		if err != nil {
@@ -304,37 +312,100 @@ func (s *Store) prepare(ctx context.Context, r CreateRequest) (*Token, error) {
 	return t, nil
 }
 
+// derive computes what follows from a token's data and expressions: its fingerprint
+// and its blind indexes, adding what is wrong to errs.
+func (s *Store) derive(ctx context.Context, t *Token, data any, errs fieldErrors) {
+	// A fingerprint identifies the token's own data: an expression with no reference
+	// to data would let a token claim another value's fingerprint (and so be handed
+	// out by deduplication in its place).
+	if tmpl, err := expr.ParseTemplate(t.FingerprintExpression); err == nil && len(tmpl.Exprs()) == 0 {
+		errs.add("fingerprint_expression", "must refer to the token's data, as in {{ data }}")
+	} else if fp, err := evalText(ctx, t.FingerprintExpression, data); err != nil {
+		errs.add("fingerprint_expression", "%v", err)
+	} else {
+		mac := hmac.New(sha256.New, s.fpKey)
+		mac.Write([]byte(t.TenantID + "\x00" + fp))
+		t.Fingerprint = base58.Encode(mac.Sum(nil))
+	}
+	t.blind = nil
+	for i, ix := range t.SearchIndexes {
+		if v, err := evalText(ctx, ix, data); err != nil {
+			errs.add(fmt.Sprintf("search_indexes[%d]", i), "%v", err)
+		} else if v == "" || v == "null" {
+			errs.add(fmt.Sprintf("search_indexes[%d]", i), "must not evaluate to an empty value")
+		} else if h := s.blindIndex(t.TenantID, v); !slices.Contains(t.blind, h) {
+			t.blind = append(t.blind, h)
+		}
+	}
+}
+
+// blindIndex is the keyed hash a search index value is stored and searched as; data
+// searches are case-insensitive exact matches.
+func (s *Store) blindIndex(tenantID, v string) string {
+	mac := hmac.New(sha256.New, s.searchKey)
+	mac.Write([]byte(tenantID + "\x00" + strings.ToLower(v)))
+	return base58.Encode(mac.Sum(nil))
+}
+
 // Create validates and stores a new token and returns it with plaintext data. With
-// DeduplicateToken, an existing live token of the same type and fingerprint is
-// returned instead.
+// DeduplicateToken, an existing live token of the same type, fingerprint, containers
+// and data is returned instead.
 func (s *Store) Create(ctx context.Context, r CreateRequest) (*Token, error) {
 	t, err := s.prepare(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	if r.DeduplicateToken {
-		if e, err := s.kv.Get(ctx, fingerprintIndex(t.TenantID, t.Type, t.Fingerprint)); err == nil {
-			if old, err := s.Get(ctx, t.TenantID, string(e.Value())); err == nil {
-				return old, nil
-			}
+		if old := s.duplicate(ctx, t); old != nil {
+			return old, nil
 		}
 	}
 	return t, s.put(ctx, t)
 }
 
-func (s *Store) put(ctx context.Context, t *Token) error {
-	rec := record{Token: *t, Sealed: s.key.Seal(t.Data, aad(t.TenantID, t.ID))}
+// duplicate returns the live token t duplicates, or nil. Equal fingerprints are not
+// enough: the stored data must equal t's, so that no expression can make
+// deduplication hand out a token holding other data.
+func (s *Store) duplicate(ctx context.Context, t *Token) *Token {
+	e, err := s.kv.Get(ctx, fingerprintIndex(t.TenantID, t.Type, t.Fingerprint))
+	if err != nil {
+		return nil
+	}
+	old, err := s.Get(ctx, t.TenantID, string(e.Value()))
+	if err != nil || old.Type != t.Type || old.Fingerprint != t.Fingerprint ||
+		!slices.Equal(slices.Sorted(slices.Values(old.Containers)), slices.Sorted(slices.Values(t.Containers))) || !sameJSON(old.Data, t.Data) {
+		return nil
+	}
+	return old
+}
+
+// sameJSON reports whether two JSON documents hold the same value (key order and
+// whitespace aside; numbers compared as written).
+func sameJSON(a, b []byte) bool {
+	va, errA := decode(a)
+	vb, errB := decode(b)
+	return errA == nil && errB == nil && reflect.DeepEqual(va, vb)
+}
+
+func (s *Store) marshal(t *Token) ([]byte, error) {
+	rec := record{Token: *t, Sealed: s.key.Seal(t.Data, aad(t.TenantID, t.ID)), Blind: t.blind}
 	rec.Data = nil
-	b, err := json.Marshal(rec)
+	return json.Marshal(rec)
+}
+
+func (s *Store) put(ctx context.Context, t *Token) error {
+	b, err := s.marshal(t)
 	if err != nil {
 		return err
 	}
-	if _, err := s.kv.Create(ctx, recordKey(t.TenantID, t.ID), b); err != nil {
+	rev, err := s.kv.Create(ctx, recordKey(t.TenantID, t.ID), b)
+	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			return ErrExists
 		}
 		return fmt.Errorf("tokens: create: %w", err)
 	}
+	s.wrote(rev)
 	// The newest token with a fingerprint is the one deduplication returns.
 	if _, err := s.kv.Put(ctx, fingerprintIndex(t.TenantID, t.Type, t.Fingerprint), []byte(t.ID)); err != nil {
 		return fmt.Errorf("tokens: index fingerprint: %w", err)
@@ -344,29 +415,36 @@ func (s *Store) put(ctx context.Context, t *Token) error {
 
 // Get returns a token with its plaintext data, or ErrNotFound (also once expired).
 func (s *Store) Get(ctx context.Context, tenantID, id string) (*Token, error) {
+	t, _, err := s.read(ctx, tenantID, id)
+	return t, err
+}
+
+// read is Get, also returning the record's revision.
+func (s *Store) read(ctx context.Context, tenantID, id string) (*Token, uint64, error) {
 	if !idRE.MatchString(id) {
-		return nil, ErrNotFound
+		return nil, 0, ErrNotFound
 	}
 	e, err := s.kv.Get(ctx, recordKey(tenantID, id))
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
-		return nil, ErrNotFound
+		return nil, 0, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("tokens: get: %w", err)
+		return nil, 0, fmt.Errorf("tokens: get: %w", err)
 	}
 	var rec record
 	if err := json.Unmarshal(e.Value(), &rec); err != nil {
-		return nil, fmt.Errorf("tokens: corrupt record %s: %w", id, err)
+		return nil, 0, fmt.Errorf("tokens: corrupt record %s: %w", id, err)
 	}
 	if rec.ExpiresAt != nil && !rec.ExpiresAt.After(s.now()) {
 		s.Delete(ctx, tenantID, id) // best effort; it reads as gone either way
-		return nil, ErrNotFound
+		return nil, 0, ErrNotFound
 	}
 	t := rec.Token
+	t.blind = rec.Blind
 	if t.Data, err = s.key.Open(rec.Sealed, aad(tenantID, id)); err != nil {
-		return nil, fmt.Errorf("tokens: token %s: %w", id, err)
+		return nil, 0, fmt.Errorf("tokens: token %s: %w", id, err)
 	}
-	return &t, nil
+	return &t, e.Revision(), nil
 }
 
 // Delete removes a token; a missing one is ErrNotFound.
@@ -385,13 +463,11 @@ func (s *Store) Delete(ctx context.Context, tenantID, id string) error {
 	if err := s.kv.Delete(ctx, k); err != nil {
 		return fmt.Errorf("tokens: delete: %w", err)
 	}
-	var rec record
-	if json.Unmarshal(e.Value(), &rec) == nil {
-		ix := fingerprintIndex(tenantID, rec.Type, rec.Fingerprint)
-		if ie, err := s.kv.Get(ctx, ix); err == nil && string(ie.Value()) == id {
-			s.kv.Delete(ctx, ix, jetstream.LastRevision(ie.Revision()))
-		}
+	s.wrote(e.Revision() + 1) // the deletion's revision is later
+	if rec, ok := decodeRecord(e); ok {
+		s.dropFingerprint(ctx, rec)
 	}
+	s.dropAssociations(ctx, tenantID, id)
 	return nil
 }
 

@@ -260,17 +260,24 @@ func TestFingerprintAndDeduplication(t *testing.T) {
 	if a.Fingerprint != b.Fingerprint || a.Fingerprint == c.Fingerprint || a.Fingerprint == d.Fingerprint || a.ID == b.ID {
 		t.Fatalf("fingerprints %s %s %s %s", a.Fingerprint, b.Fingerprint, c.Fingerprint, d.Fingerprint)
 	}
-	r := req("social_security_number", `"123-45-6789"`)
+	r := req("social_security_number", `"123456789"`)
 	r.DeduplicateToken = true
 	e, err := s.Create(ctx, r)
 	if err != nil || e.ID != b.ID {
 		t.Fatalf("deduplicated to %v (%v), want the newest %s", e, err, b.ID)
 	}
+	// The same fingerprint with other data is a new token: deduplication returns only
+	// a token holding the very same data.
+	dashed := req("social_security_number", `"123-45-6789"`)
+	dashed.DeduplicateToken = true
+	if g, err := s.Create(ctx, dashed); err != nil || g.ID == b.ID || g.ID == a.ID {
+		t.Fatalf("other data deduplicated to %v (%v)", g, err)
+	}
 	if err := s.Delete(ctx, tenant, b.ID); err != nil {
 		t.Fatal(err)
 	}
 	f, err := s.Create(ctx, r)
-	if err != nil || f.ID == b.ID || f.ID == a.ID {
+	if err != nil || f.ID == b.ID || f.ID == c.ID {
 		t.Fatalf("after delete: %v %v", f, err)
 	}
 }

@@ -15,7 +15,13 @@ type tokenType struct {
 	fingerprint string
 	mask        string // JSON; empty means none (data redacted when masked)
 	validate    func(data any, errs fieldErrors)
+	// searchIndexes apply when a request gives none.
+	searchIndexes []string
 }
+
+// defaultSearchIndexes are the search indexes Basis Theory applies to social security
+// and employer id numbers created without any.
+var defaultSearchIndexes = []string{"{{ data }}", "{{ data | remove: '-' }}", "{{ data | last4 }}"}
 
 const revealLast4 = `"{{ data | reveal_last: 4 }}"`
 
@@ -33,9 +39,9 @@ var types = map[string]tokenType{
 		validate: func(d any, e fieldErrors) { accountNumber(d, "data", e) }},
 	"us_bank_routing_number": {containers: []string{"/bank/low/"}, fingerprint: "{{ data }}", mask: revealLast4,
 		validate: func(d any, e fieldErrors) { routingNumber(d, "data", e) }},
-	"social_security_number": {containers: []string{"/pii/high/"}, fingerprint: "{{ data | remove: '-' }}", mask: revealLast4,
+	"social_security_number": {containers: []string{"/pii/high/"}, fingerprint: "{{ data | remove: '-' }}", mask: revealLast4, searchIndexes: defaultSearchIndexes,
 		validate: func(d any, e fieldErrors) { delimited(d, ssnRE, "123-45-6789", e) }},
-	"employer_id_number": {containers: []string{"/pii/high/"}, fingerprint: "{{ data | remove: '-' }}", mask: revealLast4,
+	"employer_id_number": {containers: []string{"/pii/high/"}, fingerprint: "{{ data | remove: '-' }}", mask: revealLast4, searchIndexes: defaultSearchIndexes,
 		validate: func(d any, e fieldErrors) { delimited(d, einRE, "12-3456789", e) }},
 }
 

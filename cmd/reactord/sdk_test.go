@@ -22,7 +22,7 @@ func TestNodeSDK(t *testing.T) {
 	startProc(t, bin, []string{"REACTORD_DATA_DIR=" + t.TempDir(), "REACTORD_MANAGEMENT_KEY=key_sdk",
 		"REACTORD_CACHE_DIR=" + filepath.Join(t.TempDir(), "cache")}, "serve", "--addr", addr)
 	waitHealthy(t, addr)
-	cmd := exec.Command("node", "--test", "reactors.test.js", "platform.test.js", "proxies.test.js")
+	cmd := exec.Command("node", "--test", "reactors.test.js", "platform.test.js", "proxies.test.js", "tokens.test.js")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "REACTORD_URL=http://"+addr, "REACTORD_KEY=key_sdk")
 	out, err := cmd.CombinedOutput()

@@ -312,7 +312,10 @@ func (s *Service) openGatewayState(ctx context.Context) (g gatewayState, err err
 	if g.async, err = store.OpenAsync(ctx, s.js, s.key, ttl); err != nil {
 		return g, err
 	}
-	g.tokens, err = tokens.Open(ctx, s.js, s.key)
+	if g.tokens, err = tokens.Open(ctx, s.js, s.key); err != nil {
+		return g, err
+	}
+	err = g.tokens.Watch(ctx, tokens.WatchOptions{Dir: filepath.Join(s.cfg.DataDir, "tokens-index"), Logger: s.log})
 	return g, err
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/reactord/reactord/auth"
 	"github.com/reactord/reactord/expr"
 	"github.com/reactord/reactord/internal/trace"
+	"github.com/reactord/reactord/invoke"
 	"github.com/reactord/reactord/proxy"
 	"github.com/reactord/reactord/store"
 	"github.com/reactord/reactord/tokens"
@@ -245,7 +246,7 @@ func (t *callTokens) prefetch(ctx context.Context, texts ...string) {
 	if len(refs) < 2 || len(refs) > tokens.MaxPerRequest {
 		return
 	}
-	resolve := t.s.cfg.Tokens.Resolver(t.s.cfg.System.TenantID)
+	resolve := t.s.cfg.Tokens.Resolver(t.s.cfg.System.TenantID, invoke.UseAllowed(t.p))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for key, ref := range refs {
@@ -267,7 +268,7 @@ func (t *callTokens) prefetch(ctx context.Context, texts ...string) {
 // Evaluate implements proxy.Tokens: req.*, res.* and transform_identifier refs
 // resolve in scope, any other ref is a token of the tenant.
 func (t *callTokens) Evaluate(ctx context.Context, src string, scope *proxy.Scope) (any, error) {
-	tokenRef := t.s.cfg.Tokens.Resolver(t.s.cfg.System.TenantID)
+	tokenRef := t.s.cfg.Tokens.Resolver(t.s.cfg.System.TenantID, invoke.UseAllowed(t.p))
 	resolve := func(ctx context.Context, ref expr.Ref) (any, error) {
 		if scope != nil {
 			switch {
@@ -305,6 +306,9 @@ func (t *callTokens) Evaluate(ctx context.Context, src string, scope *proxy.Scop
 			return nil, proxy.Errorf(http.StatusForbidden, "this proxy requires no authentication and has no application, so it detokenizes nothing; attach a public or private application with token:use")
 		}
 		return nil, proxy.Errorf(http.StatusForbidden, "the application lacks the token:use permission needed to detokenize")
+	}
+	if errors.Is(err, tokens.ErrForbidden) {
+		return nil, proxy.Errorf(http.StatusForbidden, "%s", err.Error())
 	}
 	if err != nil {
 		var ee *expr.Error

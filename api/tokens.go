@@ -43,6 +43,9 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p auth.Prin
 		return
 	}
 	q.TenantID, q.CreatedBy = s.cfg.System.TenantID, p.ApplicationID
+	if !allowed(w, r, p, "token:create", &tokens.Token{ID: q.ID, Containers: q.ContainersOf()}) {
+		return
+	}
 	t, err := s.cfg.Tokens.Create(r.Context(), q)
 	if err != nil {
 		s.tokenError(w, r, err)
@@ -63,17 +66,26 @@ func (s *Server) getToken(w http.ResponseWriter, r *http.Request, p auth.Princip
 		s.tokenError(w, r, err)
 		return
 	}
-	if !p.Can("token:reveal") {
-		if t, err = t.Masked(r.Context()); err != nil {
-			s.internal(w, r, err)
-			return
-		}
+	if !allowed(w, r, p, "token:read", t) {
+		return
+	}
+	if t, err = view(r.Context(), p, "token:read", t); err != nil {
+		s.internal(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, t)
 }
 
 func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	if err := s.cfg.Tokens.Delete(r.Context(), s.cfg.System.TenantID, r.PathValue("id")); err != nil {
+	t, err := s.cfg.Tokens.Get(r.Context(), s.cfg.System.TenantID, r.PathValue("id"))
+	if err != nil {
+		s.tokenError(w, r, err)
+		return
+	}
+	if !allowed(w, r, p, "token:delete", t) {
+		return
+	}
+	if err := s.cfg.Tokens.Delete(r.Context(), s.cfg.System.TenantID, t.ID); err != nil {
 		s.tokenError(w, r, err)
 		return
 	}

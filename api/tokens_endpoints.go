@@ -69,25 +69,49 @@ func (s *Server) tokenizeRequest(w http.ResponseWriter, r *http.Request, p auth.
 	w.Write(append(out, '\n'))
 }
 
-// view is a token as the caller may see it: plaintext with token:reveal, else
-// masked (no data when the token has no mask).
-func view(ctx context.Context, p auth.Principal, t *tokens.Token) (*tokens.Token, error) {
-	if p.Can("token:reveal") {
+// view is a token as the caller may read it with perm (token:read, or token:search
+// for search results): its access rules or permissions on the token's containers
+// decide (reveal: plaintext; mask: masked, no data without a
+// mask; redact: no data); nil when the caller may not read it at all.
+func view(ctx context.Context, p auth.Principal, perm string, t *tokens.Token) (*tokens.Token, error) {
+	ok, transform := p.Access(perm, t.ID, t.Containers)
+	switch {
+	case !ok:
+		return nil, nil
+	case transform == auth.Reveal:
 		return t, nil
+	case transform == auth.Redact:
+		c := *t
+		c.Data = nil
+		return &c, nil
 	}
 	return t.Masked(ctx)
 }
 
-func views(ctx context.Context, p auth.Principal, ts []*tokens.Token) ([]*tokens.Token, error) {
-	out := make([]*tokens.Token, len(ts))
-	for i, t := range ts {
-		v, err := view(ctx, p, t)
+// views are the tokens of a page the caller may read, as it may read them; the
+// others are left out of the page.
+func views(ctx context.Context, p auth.Principal, perm string, ts []*tokens.Token) ([]*tokens.Token, error) {
+	out := make([]*tokens.Token, 0, len(ts))
+	for _, t := range ts {
+		v, err := view(ctx, p, perm, t)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = v
+		if v != nil {
+			out = append(out, v)
+		}
 	}
 	return out, nil
+}
+
+// allowed answers 403 itself unless the caller holds perm on the token (its access
+// rules or permissions cover the token's containers).
+func allowed(w http.ResponseWriter, r *http.Request, p auth.Principal, perm string, t *tokens.Token) bool {
+	if ok, _ := p.Access(perm, t.ID, t.Containers); !ok {
+		writeError(w, r, http.StatusForbidden, "Forbidden", "the application's access rules do not grant "+perm+" on this token's containers", nil)
+		return false
+	}
+	return true
 }
 
 // listFilter reads GET /tokens' filters: id, type and container (each repeatable)
@@ -145,12 +169,21 @@ func (s *Server) searchTokens(w http.ResponseWriter, r *http.Request, p auth.Pri
 	s.writeTokenPage(w, r, p, pg, res, err)
 }
 
+// pagePermission is the permission a page of tokens is read with: token:search for
+// search results, token:read for lists.
+func pagePermission(r *http.Request) string {
+	if strings.HasSuffix(r.URL.Path, "/search") {
+		return "token:search"
+	}
+	return "token:read"
+}
+
 func (s *Server) writeTokenPage(w http.ResponseWriter, r *http.Request, p auth.Principal, pg page, res *tokens.Page, err error) {
 	if err != nil {
 		s.tokenError(w, r, err)
 		return
 	}
-	data, err := views(r.Context(), p, res.Tokens)
+	data, err := views(r.Context(), p, pagePermission(r), res.Tokens)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -196,7 +229,7 @@ func (s *Server) writeCursorPage(w http.ResponseWriter, r *http.Request, p auth.
 		s.tokenError(w, r, err)
 		return
 	}
-	data, err := views(r.Context(), p, res.Tokens)
+	data, err := views(r.Context(), p, pagePermission(r), res.Tokens)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -255,7 +288,21 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if !ok {
 		return
 	}
-	t, err := s.cfg.Tokens.Update(r.Context(), s.cfg.System.TenantID, r.PathValue("id"), body, p.ApplicationID)
+	cur, err := s.cfg.Tokens.Get(r.Context(), s.cfg.System.TenantID, r.PathValue("id"))
+	if err != nil {
+		s.tokenError(w, r, err)
+		return
+	}
+	if !allowed(w, r, p, "token:update", cur) {
+		return
+	}
+	// Moving a token needs the permission where it goes, too.
+	var moved struct{ Containers []string }
+	if json.Unmarshal(body, &moved) == nil && moved.Containers != nil &&
+		!allowed(w, r, p, "token:update", &tokens.Token{ID: cur.ID, Containers: moved.Containers}) {
+		return
+	}
+	t, err := s.cfg.Tokens.Update(r.Context(), s.cfg.System.TenantID, cur.ID, body, p.ApplicationID)
 	if err != nil {
 		s.tokenError(w, r, err)
 		return
@@ -341,7 +388,7 @@ func (s *Server) listChildTokens(w http.ResponseWriter, r *http.Request, p auth.
 		s.tokenError(w, r, err)
 		return
 	}
-	data, err := views(r.Context(), p, children)
+	data, err := views(r.Context(), p, "token:read", children)
 	if err != nil {
 		s.internal(w, r, err)
 		return

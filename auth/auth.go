@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,73 @@ type Principal struct {
 	// Depth is 0 for an API key; for the key of a running invocation's Basis Theory
 	// client it is how deep that invocation is nested (1: called with an API key).
 	Depth int
+	// rules are the application's access rules by priority; plain its own
+	// permissions, which act as rules over every container after the rules.
+	rules []AccessRule
+	plain map[string]bool
+}
+
+// Data transforms an access applies to a token's data.
+const (
+	Reveal = "reveal"
+	Mask   = "mask"
+	Redact = "redact"
+)
+
+// Access decides perm on one token, in containers with id: the first access rule,
+// by priority, whose container holds one of the token's containers, whose
+// conditions hold and which grants perm decides, with its transform; then the
+// application's own permissions, over every container (data revealed with
+// token:reveal, else masked). ok false means the principal may not.
+func (p Principal) Access(perm, id string, containers []string) (ok bool, transform string) {
+	for _, r := range p.rules {
+		if !slices.Contains(r.Permissions, perm) || !r.covers(id, containers) {
+			continue
+		}
+		t := r.Transform
+		if t == "" {
+			t = Mask
+		}
+		return true, t
+	}
+	if !p.plain[perm] {
+		return false, ""
+	}
+	if p.plain["token:reveal"] {
+		return true, Reveal
+	}
+	return true, Mask
+}
+
+// covers reports whether the rule applies to a token: its container is one of the
+// token's or a parent of one ("/pci/" covers "/pci/high/"), and every condition holds.
+func (r AccessRule) covers(id string, containers []string) bool {
+	if r.Container != "" && !slices.ContainsFunc(containers, func(c string) bool { return strings.HasPrefix(c, r.Container) }) {
+		return false
+	}
+	if len(r.Conditions) == 0 || string(r.Conditions) == "null" {
+		return true
+	}
+	var conds []struct{ Attribute, Operator, Value string }
+	if json.Unmarshal(r.Conditions, &conds) != nil {
+		return false // unreadable conditions grant nothing
+	}
+	for _, c := range conds {
+		values := containers
+		if c.Attribute == "id" {
+			values = []string{id}
+		}
+		match := slices.ContainsFunc(values, func(v string) bool {
+			if c.Operator == "starts_with" {
+				return strings.HasPrefix(v, c.Value)
+			}
+			return c.Operator == "equals" && v == c.Value
+		})
+		if !match {
+			return false
+		}
+	}
+	return true
 }
 
 // Sandboxed reports whether the principal is reactor code's client, acting for one
@@ -51,9 +119,11 @@ func (p Principal) Can(perm string) bool { return perm == "" || p.Permissions[pe
 
 // WithPermissions returns a principal of the application holding exactly perms.
 func WithPermissions(applicationID, tenantID, typ string, perms []string) Principal {
-	p := Principal{ApplicationID: applicationID, TenantID: tenantID, Type: typ, Permissions: make(map[string]bool, len(perms))}
+	p := Principal{ApplicationID: applicationID, TenantID: tenantID, Type: typ, Permissions: make(map[string]bool, len(perms)),
+		plain: make(map[string]bool, len(perms))}
 	for _, perm := range perms {
 		p.Permissions[perm] = true
+		p.plain[perm] = true
 	}
 	return p
 }
@@ -75,6 +145,8 @@ func Of(a *store.Application) Principal {
 	p := WithPermissions(a.ID, a.TenantID, a.Type, a.Permissions)
 	var rules []AccessRule
 	json.Unmarshal(a.Rules, &rules) // validated when stored
+	slices.SortStableFunc(rules, func(x, y AccessRule) int { return x.Priority - y.Priority })
+	p.rules = rules
 	for _, rule := range rules {
 		for _, perm := range rule.Permissions {
 			p.Permissions[perm] = true

@@ -110,7 +110,7 @@ func (iv *Invoker) React(ctx context.Context, rec *store.Reactor, args json.RawM
 	if caller.Depth >= MaxDepth {
 		return Failed(apierror.Newf(http.StatusBadRequest, "reactors may call reactors at most %d deep", MaxDepth))
 	}
-	args, refused := iv.detokenize(ctx, args)
+	args, refused := iv.detokenize(ctx, args, caller)
 	if refused != nil {
 		return Failed(*refused)
 	}
@@ -213,15 +213,26 @@ func (iv *Invoker) grantFor(ctx context.Context, rt *store.Runtime, app *store.A
 
 // detokenize replaces the {{ }} expressions in args with token data. A bad
 // expression or an unknown token is the caller's error (400 naming it).
-func (iv *Invoker) detokenize(ctx context.Context, args json.RawMessage) (json.RawMessage, *apierror.Error) {
+func (iv *Invoker) detokenize(ctx context.Context, args json.RawMessage, caller auth.Principal) (json.RawMessage, *apierror.Error) {
 	if iv.cfg.Tokens == nil || len(args) == 0 {
 		return args, nil
 	}
-	out, err := iv.cfg.Tokens.Detokenize(ctx, iv.cfg.TenantID, args)
+	out, err := iv.cfg.Tokens.Detokenize(ctx, iv.cfg.TenantID, args, UseAllowed(caller))
 	if err != nil {
 		return nil, iv.tokenFailure(ctx, err)
 	}
 	return out, nil
+}
+
+// UseAllowed lets caller detokenize the tokens its access rules or permissions give
+// it token:use on.
+func UseAllowed(caller auth.Principal) tokens.Allow {
+	return func(t *tokens.Token) error {
+		if ok, _ := caller.Access("token:use", t.ID, t.Containers); !ok {
+			return tokens.ErrForbidden
+		}
+		return nil
+	}
 }
 
 // tokenize turns a result's tokenize block into tokens created by the caller and
@@ -243,6 +254,8 @@ func (iv *Invoker) tokenFailure(ctx context.Context, err error) *apierror.Error 
 	var ve *tokens.ValidationError
 	var e apierror.Error
 	switch {
+	case errors.Is(err, tokens.ErrForbidden):
+		e = apierror.New(http.StatusForbidden, err.Error())
 	case errors.As(err, &ee):
 		e = apierror.New(http.StatusBadRequest, ee.Error())
 	case errors.As(err, &ve):

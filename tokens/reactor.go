@@ -16,16 +16,20 @@ import (
 // longer strings). At most MaxPerRequest distinct tokens. Errors name the expression:
 // an *expr.Error wrapping ErrNotFound, expr.ErrSyntax or expr.ErrLimit, all of them
 // the caller's fault (400). The caller's token:use permission is checked by the API.
-func (s *Store) Detokenize(ctx context.Context, tenantID string, args json.RawMessage) (json.RawMessage, error) {
+func (s *Store) Detokenize(ctx context.Context, tenantID string, args json.RawMessage, allow ...Allow) (json.RawMessage, error) {
 	if len(args) == 0 {
 		return args, nil
 	}
-	return expr.EvalJSON(ctx, args, s.Resolver(tenantID), MaxPerRequest)
+	return expr.EvalJSON(ctx, args, s.Resolver(tenantID, allow...), MaxPerRequest)
 }
 
+// Allow decides whether a token's data may be used; an error (ErrForbidden) refuses.
+type Allow func(t *Token) error
+
 // Resolver resolves a bare ref (a token id, optionally with a dotted path into its
-// data) to the token's plaintext data in the tenant; other forms are refused.
-func (s *Store) Resolver(tenantID string) expr.Resolver {
+// data) to the token's plaintext data in the tenant, when every allow lets it; other
+// forms are refused.
+func (s *Store) Resolver(tenantID string, allow ...Allow) expr.Resolver {
 	return func(ctx context.Context, r expr.Ref) (any, error) {
 		if r.Keyed {
 			return nil, fmt.Errorf("%s is not a token reference", r)
@@ -33,6 +37,11 @@ func (s *Store) Resolver(tenantID string) expr.Resolver {
 		t, err := s.Get(ctx, tenantID, r.Name)
 		if err != nil {
 			return nil, err
+		}
+		for _, a := range allow {
+			if err := a(t); err != nil {
+				return nil, fmt.Errorf("token %s: %w", r.Name, err)
+			}
 		}
 		if len(r.Path) == 0 {
 			return t.Data, nil // verbatim, key order kept

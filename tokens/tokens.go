@@ -46,6 +46,9 @@ const MaxPerRequest = 100
 // Errors callers map to API statuses.
 var (
 	ErrNotFound = errors.New("token not found")
+	// ErrForbidden: the caller may not use the token (its access rules or
+	// permissions do not cover the token's containers).
+	ErrForbidden = errors.New("the caller may not use this token")
 	ErrExists   = errors.New("a token with this id already exists")
 )
 

@@ -49,7 +49,7 @@ var (
 	// ErrForbidden: the caller may not use the token (its access rules or
 	// permissions do not cover the token's containers).
 	ErrForbidden = errors.New("the caller may not use this token")
-	ErrExists   = errors.New("a token with this id already exists")
+	ErrExists    = errors.New("a token with this id already exists")
 )
 
 // ValidationError lists what is wrong with a request, by field (the API's "errors").

@@ -241,6 +241,7 @@ type call struct {
 	transport error
 	excused   bool // a transport error on a gateway that was being killed or restarted
 	asyncID   string
+	phase     string // the fault phase when the call started (and when it ended)
 }
 
 type cluster struct {
@@ -251,6 +252,8 @@ type cluster struct {
 	client   *http.Client
 	mgmtKey  string
 	useKey   string
+
+	phase atomic.Pointer[string] // what the cluster is going through
 
 	mu    sync.Mutex
 	calls []call
@@ -265,9 +268,15 @@ func (c *cluster) base(i int) string { return "http://" + c.gateways[i].addr }
 // do sends a request to gateway n%2, failing over to the other when the connection
 // is refused (the request never reached a gateway, so it is safe to send again).
 func (c *cluster) do(kind, id string, n int, method, path string, body []byte, hdr ...string) call {
-	cl := call{kind: kind, id: id, start: time.Now()}
+	cl := call{kind: kind, id: id, start: time.Now(), phase: "before the faults"}
+	if p := c.phase.Load(); p != nil {
+		cl.phase = *p
+	}
 	defer func() {
 		cl.dur = time.Since(cl.start)
+		if p := c.phase.Load(); p != nil && *p != cl.phase {
+			cl.phase += " -> " + *p // in flight while the phase changed
+		}
 		c.mu.Lock()
 		c.calls = append(c.calls, cl)
 		c.mu.Unlock()
@@ -380,6 +389,17 @@ func (c *cluster) snapshot(tokens map[string]string) map[string]any {
 
 func TestFaults(t *testing.T) {
 	testStart := time.Now()
+	var soak time.Duration // REACTORD_FAULTS_SOAK: keep going with a fault every few minutes
+	if v := os.Getenv("REACTORD_FAULTS_SOAK"); v != "" {
+		var err error
+		if soak, err = time.ParseDuration(v); err != nil {
+			t.Fatalf("REACTORD_FAULTS_SOAK: %v", err)
+		}
+	}
+	maxRSS := int64(512) // MiB per process; REACTORD_FAULTS_MAX_RSS_MIB
+	if v := os.Getenv("REACTORD_FAULTS_MAX_RSS_MIB"); v != "" {
+		maxRSS, _ = strconv.ParseInt(v, 10, 64)
+	}
 	dir := t.TempDir()
 	if d := os.Getenv("REACTORD_FAULTS_LOGS"); d != "" {
 		dir = d
@@ -539,7 +559,10 @@ cluster {
 	c.mu.Unlock()
 
 	// Mixed load until the faults are over, bounded per client.
-	const maxPerClient = 20000
+	maxPerClient := 20000
+	if soak > 0 {
+		maxPerClient = 1 << 30
+	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	client := func(one func(i int)) {
@@ -607,35 +630,59 @@ cluster {
 
 	// The faults, with load running throughout.
 	phase := func(name string) time.Time {
+		c.phase.Store(&name)
 		t.Logf("%6.1fs %s", time.Since(testStart).Seconds(), name)
 		return time.Now()
 	}
-	time.Sleep(4 * time.Second)
-	faultsFrom := phase("SIGKILL worker-1")
-	c.workers[0].stop(t, syscall.SIGKILL)
-	time.Sleep(4 * time.Second)
-	phase("restart worker-1")
-	c.workers[0].start(t)
-	c.workers[0].waitReady(t, 90*time.Second)
-	time.Sleep(2 * time.Second)
-	phase("SIGKILL nats-2")
-	c.nats[1].stop(t, syscall.SIGKILL)
-	time.Sleep(5 * time.Second)
-	phase("restart nats-2")
-	c.nats[1].start(t)
-	c.nats[1].waitReady(t, 90*time.Second)
-	time.Sleep(2 * time.Second)
-	phase("SIGKILL gateway-1")
-	c.gateways[0].stop(t, syscall.SIGKILL)
-	time.Sleep(4 * time.Second)
-	phase("restart gateway-1")
-	c.gateways[0].start(t)
-	c.gateways[0].waitReady(t, 90*time.Second)
-	time.Sleep(2 * time.Second)
-	for _, m := range c.all() {
+	kill := func(m *member, down time.Duration) {
+		phase("SIGKILL " + m.name)
+		m.stop(t, syscall.SIGKILL)
+		time.Sleep(down)
+		phase("restart " + m.name)
+		m.start(t)
+		m.waitReady(t, 90*time.Second)
+		phase("after " + m.name + " restarted")
+		time.Sleep(2 * time.Second)
+	}
+	rolling := func(m *member) {
 		phase("rolling restart (SIGTERM): " + m.name)
 		m.restart(t, syscall.SIGTERM)
+		phase("after " + m.name + " restarted")
 		time.Sleep(time.Second)
+	}
+	time.Sleep(4 * time.Second)
+	faultsFrom := time.Now()
+	kill(c.workers[0], 4*time.Second)
+	kill(c.nats[1], 5*time.Second)
+	kill(c.gateways[0], 4*time.Second)
+	for _, m := range c.all() {
+		rolling(m)
+	}
+	// Soak: one fault every REACTORD_FAULTS_EVERY, rotating over kinds and processes,
+	// until REACTORD_FAULTS_SOAK has passed.
+	if soak > 0 {
+		every := 2 * time.Minute
+		if v := os.Getenv("REACTORD_FAULTS_EVERY"); v != "" {
+			var err error
+			if every, err = time.ParseDuration(v); err != nil {
+				t.Fatalf("REACTORD_FAULTS_EVERY: %v", err)
+			}
+		}
+		for round := 0; time.Since(testStart) < soak; round++ {
+			phase(fmt.Sprintf("soak: load, next fault in %s", every))
+			time.Sleep(every)
+			switch round % 4 {
+			case 0:
+				kill(c.workers[round/4%2], 4*time.Second)
+			case 1:
+				kill(c.nats[round/4%3], 5*time.Second)
+			case 2:
+				kill(c.gateways[round/4%2], 4*time.Second)
+			case 3:
+				all := c.all()
+				rolling(all[round/4%len(all)])
+			}
+		}
 	}
 	faultsTo := phase("faults over; load continues 3 s")
 	time.Sleep(3 * time.Second)
@@ -692,6 +739,7 @@ cluster {
 	// Sync reacts: at most once; exactly once when answered 200.
 	kinds := map[string]map[string]int{}        // kind -> outcome -> count
 	ranByOutcome := map[string]map[string]int{} // kind -> failed outcome -> reactor runs
+	byPhase := map[string]map[string]int{}      // phase -> failed kind and outcome -> count
 	var faultLat, calmLat []time.Duration
 	asyncDup, asyncRuns := 0, 0
 	proxyDup := 0
@@ -711,6 +759,12 @@ cluster {
 			kinds[cl.kind] = map[string]int{}
 		}
 		kinds[cl.kind][outcome]++
+		if cl.transport != nil || cl.status >= 400 {
+			if byPhase[cl.phase] == nil {
+				byPhase[cl.phase] = map[string]int{}
+			}
+			byPhase[cl.phase][cl.kind+" "+outcome]++
+		}
 		if (cl.kind == "react" || cl.kind == "async") && cl.status != 200 && cl.status != 202 {
 			if ranByOutcome[cl.kind] == nil {
 				ranByOutcome[cl.kind] = map[string]int{}
@@ -754,10 +808,19 @@ cluster {
 	}
 
 	// Nothing lost or changed.
+	// A soak creates tens of thousands of tokens: read back the ones from before the
+	// load and at most 3000 of the others, spread over the run.
 	tokensMu.Lock()
-	after := c.snapshot(tokens)
-	beforeKeys := len(before)
+	checked := map[string]string{}
+	step := len(tokens)/3000 + 1
+	i := 0
+	for id, data := range tokens {
+		if i++; strings.HasPrefix(data, "before-") || i%step == 0 {
+			checked[id] = data
+		}
+	}
 	tokensMu.Unlock()
+	after := c.snapshot(checked)
 	for k, v := range before {
 		if !reflect.DeepEqual(after[k], v) {
 			t.Errorf("%s changed:\nbefore %v\nafter  %v", k, v, after[k])
@@ -784,11 +847,22 @@ cluster {
 			t.Logf("  %-6s reactor runs of the calls that failed, by outcome: %v", k, ranByOutcome[k])
 		}
 	}
+	var phases []string
+	for p := range byPhase {
+		phases = append(phases, p)
+	}
+	sort.Strings(phases)
+	for _, p := range phases {
+		t.Logf("  failures while %q: %v", p, byPhase[p])
+	}
 	t.Logf("  react-async: %d accepted, results %v, %d ran more than once (at least once allowed)", accepted, asyncStatus, asyncDup)
-	t.Logf("  tokens checked after: %d (%d snapshot entries before)", len(tokens), beforeKeys)
+	t.Logf("  tokens read back after the faults: %d of %d created", len(checked), len(tokens))
 	t.Logf("  latency p50/p99/max during faults: %s; outside: %s", pct(faultLat), pct(calmLat))
 	for _, m := range c.all() {
 		t.Logf("  %-9s max RSS %d MiB", m.name, m.rss.Load()/1024)
+		if m.rss.Load()/1024 > maxRSS {
+			t.Errorf("%s used %d MiB, more than %d MiB", m.name, m.rss.Load()/1024, maxRSS)
+		}
 	}
 	if kinds["react"]["200"] == 0 || kinds["proxy"]["200"] == 0 || kinds["token"]["201"] == 0 || accepted == 0 {
 		t.Errorf("a kind of load never succeeded: %v", kinds)

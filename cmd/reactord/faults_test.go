@@ -740,6 +740,7 @@ cluster {
 	kinds := map[string]map[string]int{}        // kind -> outcome -> count
 	ranByOutcome := map[string]map[string]int{} // kind -> failed outcome -> reactor runs
 	byPhase := map[string]map[string]int{}      // phase -> failed kind and outcome -> count
+	shown := 0
 	var faultLat, calmLat []time.Duration
 	asyncDup, asyncRuns := 0, 0
 	proxyDup := 0
@@ -770,6 +771,11 @@ cluster {
 				ranByOutcome[cl.kind] = map[string]int{}
 			}
 			ranByOutcome[cl.kind][outcome] += runs.get(cl.id)
+		}
+		if (cl.kind == "react" || cl.kind == "proxy") && (cl.status >= 500) && shown < 40 {
+			shown++
+			t.Logf("  %s %s: %d %s at %.1fs after %s (ran %d times) while %q", cl.kind, cl.id, cl.status, cl.errType,
+				cl.start.Sub(testStart).Seconds(), cl.dur.Round(time.Millisecond), runs.get(cl.id)+proxied.get(cl.id), cl.phase)
 		}
 		if cl.errType == "NOT IN THE API FORMAT" {
 			t.Errorf("%s %s: %d answer not in the API's error format: %.200s", cl.kind, cl.id, cl.status, cl.body)

@@ -387,6 +387,15 @@ func (c *cluster) snapshot(tokens map[string]string) map[string]any {
 	return snap
 }
 
+// TestFaults kills a worker, a NATS node and a gateway (SIGKILL) and then restarts
+// every process (SIGTERM) while clients send sync reacts, react-async requests, token
+// creates and proxy calls to both gateways, failing over when one refuses connections.
+// It checks that no sync react ran its reactor twice (a local echo server counts each
+// run), that a 200 ran exactly once and a 429 not at all, that every accepted
+// react-async request ends with a result, that every error is in the API's format (a
+// broken connection only from a gateway being killed or restarted), and that the
+// reactors, applications, proxies and tokens read back unchanged; it logs the
+// failures by fault phase, latency percentiles and each process's peak memory.
 func TestFaults(t *testing.T) {
 	testStart := time.Now()
 	var soak time.Duration // REACTORD_FAULTS_SOAK: keep going with a fault every few minutes
@@ -549,8 +558,6 @@ cluster {
 			t.Fatalf("warm-up react: %d %s %v", cl.status, cl.body, cl.transport)
 		}
 	}
-	// Tokens are listed by id below; reading them back before the faults shows the
-	// snapshot covers them.
 	tokensMu.Lock()
 	before := c.snapshot(tokens)
 	tokensMu.Unlock()
@@ -793,6 +800,8 @@ cluster {
 				t.Errorf("react %s ran %d times (answered %d %s)", cl.id, n, cl.status, cl.errType)
 			case cl.status == 200 && (n != 1 || !strings.Contains(cl.body, `"id":"`+cl.id+`"`)):
 				t.Errorf("react %s answered 200 (%.100s) but ran %d times", cl.id, cl.body, n)
+			case cl.status == http.StatusTooManyRequests && n != 0:
+				t.Errorf("react %s was refused with 429 (%.100s) but ran", cl.id, cl.body)
 			}
 		case "async":
 			if n := runs.get(cl.id); cl.status == 202 {

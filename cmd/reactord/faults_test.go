@@ -747,7 +747,7 @@ cluster {
 	kinds := map[string]map[string]int{}        // kind -> outcome -> count
 	ranByOutcome := map[string]map[string]int{} // kind -> failed outcome -> reactor runs
 	byPhase := map[string]map[string]int{}      // phase -> failed kind and outcome -> count
-	shown := 0
+	shown, shownTransport := 0, 0
 	var faultLat, calmLat []time.Duration
 	asyncDup, asyncRuns := 0, 0
 	proxyDup := 0
@@ -782,6 +782,11 @@ cluster {
 		if (cl.kind == "react" || cl.kind == "proxy") && (cl.status >= 500) && shown < 40 {
 			shown++
 			t.Logf("  %s %s: %d %s at %.1fs after %s (ran %d times) while %q", cl.kind, cl.id, cl.status, cl.errType,
+				cl.start.Sub(testStart).Seconds(), cl.dur.Round(time.Millisecond), runs.get(cl.id)+proxied.get(cl.id), cl.phase)
+		}
+		if cl.transport != nil && shownTransport < 20 {
+			shownTransport++
+			t.Logf("  %s %s: %v at %.1fs after %s (ran %d times) while %q", cl.kind, cl.id, cl.transport,
 				cl.start.Sub(testStart).Seconds(), cl.dur.Round(time.Millisecond), runs.get(cl.id)+proxied.get(cl.id), cl.phase)
 		}
 		if cl.errType == "NOT IN THE API FORMAT" {

@@ -9,7 +9,7 @@ ENGINE_VERSION := 0.32.0
 ENGINE_SRI     := sha512-XAX2jjZWWh3M0YaRqi82xMKNW/gkF6mo3MpW3UY2cmVxnQai1JuboVsJQVoLU629iEL4XWvHtO4h5lo7NRnAcg==
 ENGINE_TMP     := .cache/engine
 
-.PHONY: all build run test test-go test-layer deps engine engine-update images bench bench-peers soak fuzz clean
+.PHONY: all build run test test-go test-layer deps engine engine-update images bench bench-peers soak soak-cluster faults fuzz clean
 
 all: build
 
@@ -81,6 +81,20 @@ bench-peers: deps build
 # Mixed ordinary and hostile invocations for REACTORD_SOAK (default 5m); memory must stay bounded.
 soak:
 	$(GO) test -count=1 -timeout 60m -run Soak -tags soak ./runtime
+
+# A cluster of separate processes on 127.0.0.1 (3 nats-server nodes with JetStream R3,
+# auth and TLS, 2 gateways, 2 workers) under mixed load while a worker, a NATS node and
+# a gateway are killed and every process is restarted; checks at-most-once react, no
+# lost data, errors in the API format, and prints the figures. REACTORD_FAULTS_LOGS=DIR
+# keeps the processes' logs.
+faults:
+	$(GO) test -count=1 -timeout 20m -tags faults -run '^TestFaults$$' -v ./cmd/reactord
+
+# The same cluster for REACTORD_FAULTS_SOAK (default 30m) of mixed load with one fault
+# every REACTORD_FAULTS_EVERY (default 2m), rotating over worker, NATS node and gateway
+# kills and graceful restarts; each process stays under REACTORD_FAULTS_MAX_RSS_MIB (512).
+soak-cluster:
+	REACTORD_FAULTS_SOAK=$${REACTORD_FAULTS_SOAK:-30m} $(GO) test -count=1 -timeout 90m -tags faults -run '^TestFaults$$' -v ./cmd/reactord
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzOwnMemory -fuzztime 60s ./runtime/internal/wasmbin

@@ -5,12 +5,17 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/reactord/reactord/auth"
 	"github.com/reactord/reactord/internal/apierror"
 	"github.com/reactord/reactord/internal/trace"
 	"github.com/reactord/reactord/store"
 )
+
+// asyncRetry is how long a react-async request that did not run waits before it is
+// delivered again.
+const asyncRetry = 2 * time.Second
 
 // RunAsync runs queued react-async requests, up to concurrency at once, until ctx
 // ends, keeping each answer as the request's result. Every gateway may run it: the
@@ -31,6 +36,12 @@ func (iv *Invoker) RunAsync(ctx context.Context, q *store.Async, concurrency int
 			out = iv.React(ctx, rec, req.Args, caller)
 		}
 		iv.log.LogAttrs(ctx, slog.LevelDebug, "async request done", slog.String("trace_id", req.TraceID), slog.Int("status", out.Status))
-		return store.AsyncResult{Status: out.Status, Headers: out.Headers, ContentType: out.ContentType, Body: out.Body}
+		res := store.AsyncResult{Status: out.Status, Headers: out.Headers, ContentType: out.ContentType, Body: out.Body}
+		if out.NotRun {
+			// At least once means a request that did not run runs later, rather
+			// than keeping "busy, retry" as its answer.
+			res.RetryAfter = asyncRetry
+		}
+		return res
 	})
 }

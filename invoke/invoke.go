@@ -66,6 +66,9 @@ type Outcome struct {
 	Headers     map[string]string `json:"headers,omitempty"`
 	ContentType string            `json:"content_type,omitempty"`
 	Body        []byte            `json:"body"`
+	// NotRun says the reactor did not run (no worker took the invocation, or every
+	// instance was busy), so running it again later is safe.
+	NotRun bool `json:"-"`
 }
 
 // Write answers the outcome.
@@ -122,9 +125,12 @@ func (iv *Invoker) React(ctx context.Context, rec *store.Reactor, args json.RawM
 	}
 	reply, failure := iv.Transform(ctx, req, rec.Runtime, rec.Application, caller)
 	if failure != nil {
-		return Failed(*failure)
+		out := Failed(*failure)
+		out.NotRun = failure.Status == http.StatusServiceUnavailable // Run's answer for "no worker took it"
+		return out
 	}
-	out := Outcome{Status: reply.Status, Headers: reply.Headers, ContentType: reply.ContentType, Body: reply.Body}
+	out := Outcome{Status: reply.Status, Headers: reply.Headers, ContentType: reply.ContentType, Body: reply.Body,
+		NotRun: reply.Outcome == string(runtime.Rejected) && reply.Status == http.StatusTooManyRequests}
 	if len(reply.Tokenize) > 0 {
 		// The worker sent the result's raw and tokenize blocks instead of its body.
 		var toks json.RawMessage

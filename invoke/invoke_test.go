@@ -145,3 +145,26 @@ type dispatchFunc func(context.Context, scheduler.Request) (scheduler.Reply, err
 func (f dispatchFunc) Invoke(ctx context.Context, req scheduler.Request) (scheduler.Reply, error) {
 	return f(ctx, req)
 }
+
+// TestNotRun: only answers that say the reactor did not run may be retried; a
+// reactor that itself threw a 429 ran.
+func TestNotRun(t *testing.T) {
+	cases := []struct {
+		name   string
+		d      *dispatcher
+		notRun bool
+	}{
+		{"no worker took it", &dispatcher{err: scheduler.ErrNotStarted}, true},
+		{"no worker serves the tier", &dispatcher{err: scheduler.ErrNoWorkers}, true},
+		{"every instance busy", &dispatcher{reply: scheduler.Reply{Status: 429, Outcome: "rejected"}}, true},
+		{"the reactor threw a 429", &dispatcher{reply: scheduler.Reply{Status: 429, Outcome: "thrown"}}, false},
+		{"the worker was lost", &dispatcher{err: scheduler.ErrWorkerLost}, false},
+		{"it answered", &dispatcher{reply: scheduler.Reply{Status: 200, Outcome: "ok"}}, false},
+	}
+	for _, tc := range cases {
+		out := invoke.New(invoke.Config{Dispatcher: tc.d}).React(context.Background(), active, nil, auth.Principal{})
+		if out.NotRun != tc.notRun {
+			t.Errorf("%s: NotRun %v", tc.name, out.NotRun)
+		}
+	}
+}

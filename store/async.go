@@ -46,6 +46,10 @@ type AsyncResult struct {
 	ContentType string            `json:"content_type,omitempty"`
 	Body        []byte            `json:"-"`
 	CompletedAt *time.Time        `json:"completed_at,omitempty"`
+	// RetryAfter, from a handler, says the request did not run (no worker took it,
+	// or every instance was busy) and should be delivered again after this long;
+	// the last delivery keeps the answer as the result.
+	RetryAfter time.Duration `json:"-"`
 }
 
 type sealedRequest struct {
@@ -130,9 +134,12 @@ func (a *Async) Result(ctx context.Context, id string) (*AsyncResult, error) {
 // Run takes queued requests, runs up to concurrency of them at once through handle
 // and keeps each result before acknowledging its request, until ctx ends. A process
 // that stops mid-invocation leaves the request to be redelivered (at least once).
+// asyncMaxDeliver is how often a request is delivered at most.
+const asyncMaxDeliver = 5
+
 func (a *Async) Run(ctx context.Context, concurrency int, log *slog.Logger, handle func(context.Context, AsyncRequest) AsyncResult) error {
 	cons, err := a.js.CreateOrUpdateConsumer(ctx, AsyncStream, jetstream.ConsumerConfig{Durable: asyncConsumer,
-		AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute, MaxDeliver: 5})
+		AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute, MaxDeliver: asyncMaxDeliver})
 	if err != nil {
 		return fmt.Errorf("store: async consumer: %w", err)
 	}
@@ -160,6 +167,10 @@ func (a *Async) Run(ctx context.Context, concurrency int, log *slog.Logger, hand
 			res := handle(ctx, req)
 			if ctx.Err() != nil { // stopping: the answer may be the stop itself; run it again later
 				m.Nak()
+				return
+			}
+			if md, err := m.Metadata(); res.RetryAfter > 0 && err == nil && md.NumDelivered < asyncMaxDeliver {
+				m.NakWithDelay(res.RetryAfter)
 				return
 			}
 			now := time.Now().UTC()

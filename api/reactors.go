@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/reactord/reactord/auth"
 	"github.com/reactord/reactord/internal/trace"
@@ -249,5 +251,22 @@ func (s *Server) reactRequest(w http.ResponseWriter, r *http.Request) (json.RawM
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Error("request failed", "trace_id", trace.ID(r.Context()), "method", r.Method, "path", r.URL.Path, "error", err)
+	if unavailable(err) {
+		writeError(w, r, http.StatusServiceUnavailable, "Service Unavailable",
+			"the service's state store did not answer in time (a NATS server is restarting or unreachable); the request may or may not have taken effect, retry it", nil)
+		return
+	}
 	writeError(w, r, http.StatusInternalServerError, "Internal Server Error", "something went wrong; the trace id identifies it in the logs", nil)
+}
+
+// unavailable reports whether err is NATS or JetStream not answering, a passing
+// condition the caller may retry, rather than a fault.
+func unavailable(err error) bool {
+	for _, e := range []error{nats.ErrTimeout, nats.ErrNoResponders, nats.ErrConnectionClosed, nats.ErrConnectionReconnecting,
+		nats.ErrDisconnected, jetstream.ErrNoStreamResponse, context.DeadlineExceeded} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

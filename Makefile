@@ -20,7 +20,7 @@ build:
 run: build
 	$(BIN) serve
 
-test: deps test-go test-layer engine
+test: deps test-go test-layer engine faults
 
 test-go:
 	$(GO) vet ./...

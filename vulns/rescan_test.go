@@ -157,7 +157,14 @@ func TestRescanAll(t *testing.T) {
 	if p := notified[2]; p.Kind != Proxy || p.ID != "p1" || p.New[0].ID != "CVE-2021-44906" || p.New[0].Severity != "CRITICAL" {
 		t.Errorf("proxy discovery %+v", p)
 	}
-	if open := f.findings.Open(Proxy, "p1", []string{"proxybundle"}); len(open) != 1 {
+	// Open reads the in-memory copy, which follows the bucket a moment later.
+	var open []Finding
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if open = f.findings.Open(Proxy, "p1", []string{"proxybundle"}); len(open) == 1 {
+			break
+		}
+	}
+	if len(open) != 1 {
 		t.Errorf("proxy findings %+v", open)
 	}
 	first := notified[0].New[0]

@@ -4,6 +4,8 @@ package natsd
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -29,10 +31,17 @@ type Options struct {
 	// InProcessOnly opens no network listener: only Connect reaches the server, so
 	// nothing outside the process can, with or without credentials.
 	InProcessOnly bool
+	// User and Password, when set, are required of every client that connects over
+	// the network; Connect authenticates with credentials of its own.
+	User, Password string
 }
 
 // Server is a running embedded NATS server.
-type Server struct{ ns *server.Server }
+type Server struct {
+	ns *server.Server
+	// inProcess are the credentials of Connect when the server requires them.
+	inProcess *server.User
+}
 
 // Start starts the server and waits until it accepts connections.
 func Start(ctx context.Context, o Options) (*Server, error) {
@@ -45,7 +54,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.Port == 0 {
 		o.Port = -1
 	}
-	ns, err := server.NewServer(&server.Options{
+	opts := &server.Options{
 		ServerName: o.ServerName,
 		Host:       o.Host,
 		Port:       o.Port,
@@ -55,7 +64,15 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		NoSigs:     true,
 		NoLog:      true,
 		DontListen: o.InProcessOnly,
-	})
+	}
+	var inProcess *server.User
+	if o.User != "" {
+		b := make([]byte, 24)
+		rand.Read(b)
+		inProcess = &server.User{Username: "reactord-in-process", Password: hex.EncodeToString(b)}
+		opts.Users = []*server.User{inProcess, {Username: o.User, Password: o.Password}}
+	}
+	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("natsd: %w", err)
 	}
@@ -68,13 +85,17 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		ns.Shutdown()
 		return nil, errors.New("natsd: server did not become ready")
 	}
-	return &Server{ns: ns}, nil
+	return &Server{ns: ns, inProcess: inProcess}, nil
 }
 
 // Connect returns a connection to the server inside this process, past the network:
 // no socket, no listener needed.
 func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
-	return nats.Connect("", append(opts, nats.InProcessServer(s.ns))...)
+	opts = append(opts, nats.InProcessServer(s.ns))
+	if s.inProcess != nil {
+		opts = append(opts, nats.UserInfo(s.inProcess.Username, s.inProcess.Password))
+	}
+	return nats.Connect("", opts...)
 }
 
 // URL is the client URL of the server.

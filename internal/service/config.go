@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -44,6 +45,9 @@ type Config struct {
 	NATSURL string
 	// NATS authenticates and encrypts the connection to an external server.
 	NATS NATSAuth
+	// NATSListen, for serve, opens the embedded server to workers on other machines
+	// at this address, for NATSListenUser and NATSListenPassword only (both required).
+	NATSListen, NATSListenUser, NATSListenPassword string
 	// JetStreamReplicas is how many servers keep each stream, bucket and object
 	// store (default 1); applied at creation and reconciled on start.
 	JetStreamReplicas int
@@ -143,6 +147,9 @@ func (c *Config) Register(fs *flag.FlagSet, role Role) {
 	r.str(&c.DataDir, "data-dir", "REACTORD_DATA_DIR", defaultDataDir(), "data directory (JetStream storage, keys)")
 	if role == Serve {
 		r.str(&c.NATSURL, "nats", "REACTORD_NATS_URL", "", "NATS server URL; empty runs an embedded server")
+		r.str(&c.NATSListen, "nats-listen", "REACTORD_NATS_LISTEN", "", "open the embedded NATS server to outside workers at HOST:PORT (with --nats-listen-user and REACTORD_NATS_LISTEN_PASSWORD); empty: in-process only")
+		r.str(&c.NATSListenUser, "nats-listen-user", "REACTORD_NATS_LISTEN_USER", "", "the user outside workers connect to the embedded NATS server as")
+		r.str(&c.NATSListenPassword, "nats-listen-password", "REACTORD_NATS_LISTEN_PASSWORD", "", "that user's password; prefer the environment variable")
 	} else {
 		r.str(&c.NATSURL, "nats", "REACTORD_NATS_URL", nats.DefaultURL, "NATS server URL")
 	}
@@ -243,6 +250,17 @@ func (c *Config) Validate() error {
 	}
 	if c.NATSURL == "" && (n > 0 || c.NATS.TLSCA != "" || c.NATS.TLSCert != "") {
 		bad("nats", "NATS credentials and TLS are for an external server (--nats); the embedded one is reached in-process only")
+	}
+	if c.NATSListen != "" {
+		if c.NATSURL != "" {
+			bad("nats-listen", "opens the embedded server; it cannot be used with --nats")
+		}
+		if c.NATSListenUser == "" || len(c.NATSListenPassword) < 16 {
+			bad("nats-listen", "needs --nats-listen-user and a REACTORD_NATS_LISTEN_PASSWORD of at least 16 characters: the embedded server never accepts anonymous clients")
+		}
+		if _, _, err := net.SplitHostPort(c.NATSListen); err != nil {
+			bad("nats-listen", "%v", err)
+		}
 	}
 	if c.JetStreamReplicas < 0 || c.JetStreamReplicas > 5 {
 		bad("jetstream-replicas", "must be 1 to 5, not %d", c.JetStreamReplicas)

@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -159,11 +161,22 @@ func (s *Service) connect(ctx context.Context) (err error) {
 	if c.NATSURL == "" {
 		// The embedded server listens on no port: its gateway and worker reach it
 		// in-process, and nothing else can.
-		if s.ns, err = natsd.Start(ctx, natsd.Options{DataDir: c.DataDir, InProcessOnly: true}); err != nil {
+		o := natsd.Options{DataDir: c.DataDir, InProcessOnly: c.NATSListen == ""}
+		if c.NATSListen != "" {
+			host, port, _ := net.SplitHostPort(c.NATSListen)
+			o.Host, o.User, o.Password = host, c.NATSListenUser, c.NATSListenPassword
+			if o.Port, err = strconv.Atoi(port); err != nil {
+				return fmt.Errorf("--nats-listen: %w", err)
+			}
+		}
+		if s.ns, err = natsd.Start(ctx, o); err != nil {
 			return err
 		}
 		s.NATSURL = "in-process"
-		s.log.Info("embedded NATS started (in-process only)", "data_dir", c.DataDir)
+		if c.NATSListen != "" {
+			s.NATSURL = s.ns.URL()
+		}
+		s.log.Info("embedded NATS started", "data_dir", c.DataDir, "listen", c.NATSListen)
 		s.nc, err = s.ns.Connect(opts...)
 	} else {
 		s.NATSURL = c.NATSURL

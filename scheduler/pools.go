@@ -37,15 +37,17 @@ type PoolsConfig struct {
 	Metrics         *Metrics
 }
 
-// DefaultConcurrency returns the spec's per-worker concurrency of a tier.
+// DefaultConcurrency returns a tier's per-worker concurrency: standard 2 x cores,
+// large 1 x cores, xlarge 1. Cores are GOMAXPROCS, which follows a container's CPU
+// limit, not the node's CPU count.
 func DefaultConcurrency(t rt.Tier) int {
 	switch t {
 	case rt.Large:
-		return runtime.NumCPU()
+		return runtime.GOMAXPROCS(0)
 	case rt.XLarge:
 		return 1
 	}
-	return 2 * runtime.NumCPU()
+	return 2 * runtime.GOMAXPROCS(0)
 }
 
 // Pools keeps a worker's instances: per reactor version a stack of idle instances,

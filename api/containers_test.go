@@ -27,6 +27,7 @@ func TestAccessRulesPerContainer(t *testing.T) {
 	}
 	// pci reveals and detokenizes cards only; pii masks SSNs and may delete them.
 	pci := rulesApp(map[string]any{"priority": 1, "container": "/pci/", "transform": "reveal", "permissions": []string{"token:read", "token:use", "token:create"}})
+	// Creating children needs token:read too, which the rule grants on /pci/ only.
 	pii := rulesApp(map[string]any{"priority": 1, "container": "/pii/", "transform": "mask", "permissions": []string{"token:read", "token:delete"}},
 		map[string]any{"priority": 2, "container": "/pii/", "transform": "redact", "permissions": []string{"token:read"}})
 
@@ -44,6 +45,9 @@ func TestAccessRulesPerContainer(t *testing.T) {
 		{"pci creates a card", "POST", "/tokens", pci, map[string]any{"type": "card_number", "data": "5555555555554444"}, 201, nil},
 		{"pci cannot create an SSN", "POST", "/tokens", pci, map[string]any{"type": "social_security_number", "data": "987-65-4321"}, 403, nil},
 		{"plain permissions cover every container", "GET", "/tokens/" + ssnID, admin, nil, 200, "123-45-6789"},
+		{"pci cannot tokenize an SSN", "POST", "/tokenize", pci, map[string]any{"ssn": map[string]any{"type": "social_security_number", "data": "987-65-4321"}}, 403, nil},
+		{"pci tokenizes a card", "POST", "/tokenize", pci, map[string]any{"type": "card_number", "data": "4000056655665556"}, 201, nil},
+		{"pci cannot create an SSN child", "POST", "/tokens/" + cardID + "/children", pci, map[string]any{"type": "social_security_number", "data": "987-65-4321"}, 403, nil},
 	}
 	for _, tc := range cases {
 		resp, out := e.do(t, tc.method, tc.path, tc.key, tc.body)
@@ -54,6 +58,13 @@ func TestAccessRulesPerContainer(t *testing.T) {
 		if tc.status == 200 && out["data"] != tc.data {
 			t.Errorf("%s: data %v, want %v", tc.name, out["data"], tc.data)
 		}
+	}
+
+	// A reactor result's tokenize block is refused where the caller may not create.
+	_, tk := e.do(t, "POST", "/reactors", key, map[string]any{"name": "tokenize-ssn",
+		"code": `module.exports = async () => ({ raw: 1, tokenize: { s: { type: 'social_security_number', data: '987-65-4321' } } })`})
+	if resp, out := e.do(t, "POST", "/reactors/"+tk["id"].(string)+"/react", pci, map[string]any{"args": nil}); resp.StatusCode != 403 {
+		t.Errorf("pci tokenizing an SSN from a result: %d %v", resp.StatusCode, out)
 	}
 
 	// Detokenizing in a reactor needs token:use on the token's containers.

@@ -246,7 +246,7 @@ func (t *callTokens) prefetch(ctx context.Context, texts ...string) {
 	if len(refs) < 2 || len(refs) > tokens.MaxPerRequest {
 		return
 	}
-	resolve := t.s.cfg.Tokens.Resolver(t.s.cfg.System.TenantID, invoke.UseAllowed(t.p))
+	resolve := t.s.cfg.Tokens.Resolver(t.s.cfg.System.TenantID, invoke.TokenAccess(t.p, permTokenUse))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for key, ref := range refs {
@@ -268,7 +268,7 @@ func (t *callTokens) prefetch(ctx context.Context, texts ...string) {
 // Evaluate implements proxy.Tokens: req.*, res.* and transform_identifier refs
 // resolve in scope, any other ref is a token of the tenant.
 func (t *callTokens) Evaluate(ctx context.Context, src string, scope *proxy.Scope) (any, error) {
-	tokenRef := t.s.cfg.Tokens.Resolver(t.s.cfg.System.TenantID, invoke.UseAllowed(t.p))
+	tokenRef := t.s.cfg.Tokens.Resolver(t.s.cfg.System.TenantID, invoke.TokenAccess(t.p, permTokenUse))
 	resolve := func(ctx context.Context, ref expr.Ref) (any, error) {
 		if scope != nil {
 			switch {
@@ -334,13 +334,16 @@ func (t *callTokens) Tokenize(ctx context.Context, req map[string]any) (map[stri
 	if err == nil {
 		q.TenantID, q.CreatedBy = t.s.cfg.System.TenantID, t.appID
 		var tok *tokens.Token
-		if tok, err = t.s.cfg.Tokens.Create(ctx, q); err == nil {
+		if tok, err = t.s.cfg.Tokens.Create(ctx, q, invoke.TokenAccess(t.p, permTokenCreate)); err == nil {
 			if tok, err = tok.Masked(ctx); err == nil {
 				var out map[string]any
 				b, _ := json.Marshal(tok)
 				return out, json.Unmarshal(b, &out)
 			}
 		}
+	}
+	if errors.Is(err, tokens.ErrForbidden) {
+		return nil, proxy.Errorf(http.StatusForbidden, "the tokenize transform's token: %v", err)
 	}
 	var ve *tokens.ValidationError
 	if errors.As(err, &ve) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/reactord/reactord/auth"
 	"github.com/reactord/reactord/expr"
+	"github.com/reactord/reactord/invoke"
 	"github.com/reactord/reactord/tokens"
 )
 
@@ -43,10 +44,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p auth.Prin
 		return
 	}
 	q.TenantID, q.CreatedBy = s.cfg.System.TenantID, p.ApplicationID
-	if !allowed(w, r, p, "token:create", &tokens.Token{ID: q.ID, Containers: q.ContainersOf()}) {
-		return
-	}
-	t, err := s.cfg.Tokens.Create(r.Context(), q)
+	t, err := s.cfg.Tokens.Create(r.Context(), q, invoke.TokenAccess(p, "token:create"))
 	if err != nil {
 		s.tokenError(w, r, err)
 		return
@@ -92,12 +90,15 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, p auth.Prin
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// tokenError answers a tokens or expr error with its status: expressions and
-// validation 400, missing token 404, id taken 409, the rest 500.
+// tokenError answers a tokens or expr error with its status: access refused by the
+// caller's rules 403, expressions and validation 400, missing token 404, id taken
+// 409, the rest 500.
 func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, err error) {
 	var ee *expr.Error
 	var ve *tokens.ValidationError
 	switch {
+	case errors.Is(err, tokens.ErrForbidden):
+		writeError(w, r, http.StatusForbidden, "Forbidden", err.Error(), nil)
 	case errors.As(err, &ee):
 		writeError(w, r, http.StatusBadRequest, "Bad Request", ee.Error(), nil)
 	case errors.As(err, &ve):

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/reactord/reactord/auth"
+	"github.com/reactord/reactord/invoke"
 	"github.com/reactord/reactord/tokens"
 )
 
@@ -59,7 +60,7 @@ func (s *Server) tokenizeRequest(w http.ResponseWriter, r *http.Request, p auth.
 		writeError(w, r, http.StatusBadRequest, "Bad Request", "the body must hold what to tokenize", nil)
 		return
 	}
-	out, err := s.cfg.Tokens.Tokenize(r.Context(), s.cfg.System.TenantID, p.ApplicationID, body)
+	out, err := s.cfg.Tokens.Tokenize(r.Context(), s.cfg.System.TenantID, p.ApplicationID, body, invoke.TokenAccess(p, "token:create"))
 	if err != nil {
 		s.tokenError(w, r, err)
 		return
@@ -347,8 +348,12 @@ func (s *Server) createChildToken(w http.ResponseWriter, r *http.Request, p auth
 		return
 	}
 	parent := r.PathValue("parentId")
-	if _, err := s.cfg.Tokens.Get(r.Context(), s.cfg.System.TenantID, parent); err != nil {
+	pt, err := s.cfg.Tokens.Get(r.Context(), s.cfg.System.TenantID, parent)
+	if err != nil {
 		s.tokenError(w, r, err)
+		return
+	}
+	if !allowed(w, r, p, "token:read", pt) {
 		return
 	}
 	body, ok := readBody(w, r, "")
@@ -361,7 +366,7 @@ func (s *Server) createChildToken(w http.ResponseWriter, r *http.Request, p auth
 		return
 	}
 	q.TenantID, q.CreatedBy = s.cfg.System.TenantID, p.ApplicationID
-	t, err := s.cfg.Tokens.Create(r.Context(), q)
+	t, err := s.cfg.Tokens.Create(r.Context(), q, invoke.TokenAccess(p, "token:create"))
 	if err == nil {
 		err = s.cfg.Tokens.Associate(r.Context(), s.cfg.System.TenantID, parent, t.ID)
 	}

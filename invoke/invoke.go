@@ -223,18 +223,18 @@ func (iv *Invoker) detokenize(ctx context.Context, args json.RawMessage, caller 
 	if iv.cfg.Tokens == nil || len(args) == 0 {
 		return args, nil
 	}
-	out, err := iv.cfg.Tokens.Detokenize(ctx, iv.cfg.TenantID, args, UseAllowed(caller))
+	out, err := iv.cfg.Tokens.Detokenize(ctx, iv.cfg.TenantID, args, TokenAccess(caller, "token:use"))
 	if err != nil {
 		return nil, iv.tokenFailure(ctx, err)
 	}
 	return out, nil
 }
 
-// UseAllowed lets caller detokenize the tokens its access rules or permissions give
-// it token:use on.
-func UseAllowed(caller auth.Principal) tokens.Allow {
+// TokenAccess lets caller use (token:use) or create (token:create) the tokens its
+// access rules or permissions give it perm on, by the token's containers.
+func TokenAccess(caller auth.Principal, perm string) tokens.Allow {
 	return func(t *tokens.Token) error {
-		if ok, _ := caller.Access("token:use", t.ID, t.Containers); !ok {
+		if ok, _ := caller.Access(perm, t.ID, t.Containers); !ok {
 			return tokens.ErrForbidden
 		}
 		return nil
@@ -247,7 +247,7 @@ func (iv *Invoker) tokenize(ctx context.Context, caller auth.Principal, block js
 	if iv.cfg.Tokens == nil || len(block) == 0 || string(block) == "null" {
 		return nil, nil
 	}
-	out, err := iv.cfg.Tokens.Tokenize(ctx, iv.cfg.TenantID, caller.ApplicationID, block)
+	out, err := iv.cfg.Tokens.Tokenize(ctx, iv.cfg.TenantID, caller.ApplicationID, block, TokenAccess(caller, "token:create"))
 	if err != nil {
 		return nil, iv.tokenFailure(ctx, err)
 	}

@@ -23,8 +23,19 @@ func (s *Store) Detokenize(ctx context.Context, tenantID string, args json.RawMe
 	return expr.EvalJSON(ctx, args, s.Resolver(tenantID, allow...), MaxPerRequest)
 }
 
-// Allow decides whether a token's data may be used; an error (ErrForbidden) refuses.
+// Allow decides whether the caller may use a token, or create it where its
+// containers put it; an error (ErrForbidden) refuses.
 type Allow func(t *Token) error
+
+// allowed runs every allow on t.
+func allowed(t *Token, allow []Allow) error {
+	for _, a := range allow {
+		if err := a(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Resolver resolves a bare ref (a token id, optionally with a dotted path into its
 // data) to the token's plaintext data in the tenant, when every allow lets it; other
@@ -38,10 +49,8 @@ func (s *Store) Resolver(tenantID string, allow ...Allow) expr.Resolver {
 		if err != nil {
 			return nil, err
 		}
-		for _, a := range allow {
-			if err := a(t); err != nil {
-				return nil, fmt.Errorf("token %s: %w", r.Name, err)
-			}
+		if err := allowed(t, allow); err != nil {
+			return nil, fmt.Errorf("token %s: %w", r.Name, err)
 		}
 		if len(r.Path) == 0 {
 			return t.Data, nil // verbatim, key order kept
@@ -71,7 +80,7 @@ func IsCallerError(err error) bool {
 // (e.g. "card.data.number"). Tokens created before a storage failure are deleted.
 // A request with deduplicate_token gets the existing token holding the same data,
 // as Create does.
-func (s *Store) Tokenize(ctx context.Context, tenantID, createdBy string, tokenize json.RawMessage) (json.RawMessage, error) {
+func (s *Store) Tokenize(ctx context.Context, tenantID, createdBy string, tokenize json.RawMessage, allow ...Allow) (json.RawMessage, error) {
 	if len(bytes.TrimSpace(tokenize)) == 0 || string(bytes.TrimSpace(tokenize)) == "null" {
 		return nil, nil
 	}
@@ -79,8 +88,11 @@ func (s *Store) Tokenize(ctx context.Context, tenantID, createdBy string, tokeni
 	if err != nil {
 		return nil, &ValidationError{Fields: map[string][]string{"tokenize": {"is not valid JSON"}}}
 	}
-	tk := &tokenizer{s: s, tenant: tenantID, by: createdBy, errs: fieldErrors{}}
+	tk := &tokenizer{s: s, tenant: tenantID, by: createdBy, allow: allow, errs: fieldErrors{}}
 	out := tk.walk(ctx, v, "")
+	if tk.refused != nil {
+		return nil, tk.refused
+	}
 	if len(tk.errs) > 0 {
 		return nil, &ValidationError{Fields: tk.errs}
 	}
@@ -118,7 +130,10 @@ type tokenizer struct {
 	s      *Store
 	tenant string
 	by     string
+	allow  []Allow
 	errs   fieldErrors
+	// refused is the first token the caller may not create where it would go.
+	refused error
 	// created[i] goes into *slots[i] once stored; where[i] prefixes its field errors.
 	created []*Token
 	slots   []*any
@@ -180,6 +195,12 @@ func (tk *tokenizer) create(ctx context.Context, r CreateRequest, at string, slo
 	t, err := tk.s.prepare(ctx, r)
 	if err != nil {
 		tk.merge(err, at)
+		return nil
+	}
+	if err := allowed(t, tk.allow); err != nil {
+		if tk.refused == nil {
+			tk.refused = fmt.Errorf("%s: %w", orRoot(at), err)
+		}
 		return nil
 	}
 	prefix := ""

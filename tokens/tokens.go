@@ -353,9 +353,12 @@ func (s *Store) blindIndex(tenantID, v string) string {
 // Create validates and stores a new token and returns it with plaintext data. With
 // DeduplicateToken, an existing live token of the same type, fingerprint, containers
 // and data is returned instead.
-func (s *Store) Create(ctx context.Context, r CreateRequest) (*Token, error) {
+func (s *Store) Create(ctx context.Context, r CreateRequest, allow ...Allow) (*Token, error) {
 	t, err := s.prepare(ctx, r)
 	if err != nil {
+		return nil, err
+	}
+	if err := allowed(t, allow); err != nil {
 		return nil, err
 	}
 	if r.DeduplicateToken {

@@ -219,12 +219,3 @@ func validContainers(cs []string, e fieldErrors) {
 }
 
 func knownTypes() string { return strings.Join(Types(), ", ") }
-
-// ContainersOf returns the containers a create request puts its token in: its own,
-// else its type's default.
-func (r CreateRequest) ContainersOf() []string {
-	if r.Containers != nil {
-		return r.Containers
-	}
-	return types[r.Type].containers
-}

@@ -47,8 +47,8 @@ type AsyncResult struct {
 	Body        []byte            `json:"-"`
 	CompletedAt *time.Time        `json:"completed_at,omitempty"`
 	// RetryAfter, from a handler, says the request did not run (no worker took it,
-	// or every instance was busy) and should be delivered again after this long;
-	// the last delivery keeps the answer as the result.
+	// or every instance was busy) and should be delivered again after this long,
+	// until asyncRetryFor after it was accepted; then the answer is kept.
 	RetryAfter time.Duration `json:"-"`
 }
 
@@ -134,12 +134,16 @@ func (a *Async) Result(ctx context.Context, id string) (*AsyncResult, error) {
 // Run takes queued requests, runs up to concurrency of them at once through handle
 // and keeps each result before acknowledging its request, until ctx ends. A process
 // that stops mid-invocation leaves the request to be redelivered (at least once).
-// asyncMaxDeliver is how often a request is delivered at most.
-const asyncMaxDeliver = 5
+// asyncRetryFor is how long after it was accepted a request that did not run is
+// still delivered again; past it, its last answer (429 or 503) is kept as its result.
+const asyncRetryFor = 2 * time.Minute
 
 func (a *Async) Run(ctx context.Context, concurrency int, log *slog.Logger, handle func(context.Context, AsyncRequest) AsyncResult) error {
 	cons, err := a.js.CreateOrUpdateConsumer(ctx, AsyncStream, jetstream.ConsumerConfig{Durable: asyncConsumer,
-		AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute, MaxDeliver: asyncMaxDeliver})
+		// Deliveries are not capped: a request whose gateway stops while it runs is
+		// delivered again however often that happens, so every accepted request
+		// ends with a result.
+		AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute, MaxDeliver: -1})
 	if err != nil {
 		return fmt.Errorf("store: async consumer: %w", err)
 	}
@@ -169,7 +173,7 @@ func (a *Async) Run(ctx context.Context, concurrency int, log *slog.Logger, hand
 				m.Nak()
 				return
 			}
-			if md, err := m.Metadata(); res.RetryAfter > 0 && err == nil && md.NumDelivered < asyncMaxDeliver {
+			if res.RetryAfter > 0 && time.Since(req.AcceptedAt) < asyncRetryFor {
 				m.NakWithDelay(res.RetryAfter)
 				return
 			}

@@ -42,6 +42,10 @@ type Worker struct {
 	subs     []*nats.Subscription
 	presence *nats.Subscription
 	inflight sync.WaitGroup
+	// handoff passes a message to a serving goroutine that finished its last one;
+	// reusing goroutines spares each invocation a fresh stack grown again by JSON
+	// decoding and the engine's calls.
+	handoff chan *nats.Msg
 	ctx      context.Context
 	cancel   context.CancelFunc
 }
@@ -51,7 +55,7 @@ func NewWorker(nc *nats.Conn, pools *Pools, tiers []rt.Tier, id string, log *slo
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Worker{nc: nc, pools: pools, tiers: tiers, prefix: DefaultPrefix, id: id, log: log}
+	return &Worker{nc: nc, pools: pools, tiers: tiers, prefix: DefaultPrefix, id: id, log: log, handoff: make(chan *nats.Msg)}
 }
 
 // presenceSubject is where a worker answers the gateways that wait on it.
@@ -103,10 +107,31 @@ func (w *Worker) Stop(ctx context.Context) error {
 
 func (w *Worker) handle(m *nats.Msg) {
 	w.inflight.Add(1)
-	go func() {
-		defer w.inflight.Done()
+	select {
+	case w.handoff <- m:
+	default:
+		go w.serveLoop(m)
+	}
+}
+
+// idleServer is how long a serving goroutine waits for another message before it ends.
+const idleServer = 10 * time.Second
+
+// serveLoop serves m, then any message handed off to it, until none comes for
+// idleServer. Messages never wait for a goroutine: handle starts one when none is idle.
+func (w *Worker) serveLoop(m *nats.Msg) {
+	idle := time.NewTimer(idleServer)
+	defer idle.Stop()
+	for {
 		w.serve(m)
-	}()
+		w.inflight.Done()
+		idle.Reset(idleServer)
+		select {
+		case m = <-w.handoff:
+		case <-idle.C:
+			return
+		}
+	}
 }
 
 func (w *Worker) send(inbox, kind string, data []byte) error {

@@ -97,6 +97,9 @@ type Config struct {
 	ProxyMaxResponse int
 	// DrainTimeout is how long shutdown waits for in-flight work.
 	DrainTimeout time.Duration
+	// PprofAddr, when set, serves Go's /debug/pprof profiles on their own listener
+	// (keep it on loopback), for profiling a running process.
+	PprofAddr string
 	Logger       *slog.Logger
 
 	envErrs []error
@@ -199,6 +202,7 @@ func (c *Config) Register(fs *flag.FlagSet, role Role) {
 	r.str(&c.S3.Region, "s3-region", "REACTORD_S3_REGION", os.Getenv("AWS_REGION"), "S3 region (credentials come from the AWS environment)")
 	r.boolean(&c.S3.PathStyle, "s3-path-style", "REACTORD_S3_PATH_STYLE", "path-style S3 addressing")
 	r.str(&c.Runtime.CacheDir, "cache-dir", "REACTORD_CACHE_DIR", DefaultCacheDir(), "engine compilation cache")
+	r.str(&c.PprofAddr, "pprof-addr", "REACTORD_PPROF_ADDR", "", "serve Go's /debug/pprof profiles at this address (keep it on loopback); empty: off")
 	r.duration(&c.DrainTimeout, "drain-timeout", "REACTORD_DRAIN_TIMEOUT", 30*time.Second, "how long shutdown waits for in-flight work")
 }
 

@@ -35,6 +35,7 @@ func main() {
 	flag.DurationVar(&po.d, "d", 3*time.Second, "length of each load run against the service and the peers")
 	flag.StringVar(&po.reactord, "reactord", "bin/reactord", "the reactord binary the peer comparison runs as `reactord serve`")
 	flag.IntVar(&po.rounds, "rounds", 3, "rounds of the peer comparison; each figure is the median over them")
+	flag.StringVar(&po.pprof, "pprof", "", "write a Go CPU profile of reactord serve during its first 32-client peer run to this `file`")
 	flag.StringVar(&po.perf, "perf", "", "write `perf record -g` of reactord serve during its first 32-client peer run to this file")
 	flag.Parse()
 	if *peersOnly && *readme != "" {

@@ -30,6 +30,7 @@ type peerOptions struct {
 	d        time.Duration // length of each load run
 	rounds   int           // the 1- and 32-client sequence is repeated this often; figures are medians
 	perf     string        // when set, `perf record -g` of reactord serve during its 32-client run goes here
+	pprof    string        // when set, a Go CPU profile of reactord serve during its 32-client run goes here
 }
 
 // peer is one HTTP server answering the card-masking react request.
@@ -38,6 +39,7 @@ type peer struct {
 	url, key    string
 	note        string
 	pid         int
+	pprofAddr   string // reactord serve's --pprof-addr
 	ported      bool // runs bench/peers' port of the function, error path included
 }
 
@@ -88,9 +90,17 @@ func measurePeers(ctx context.Context, o peerOptions, add func(name, value, targ
 						return err
 					}
 				}
+				var profiled chan struct{}
+				if i == 0 && c == 32 && round == 0 && o.pprof != "" {
+					profiled = make(chan struct{})
+					go func() { defer close(profiled); fetchProfile(p.pprofAddr, o.d, o.pprof) }()
+				}
 				cpu0 := cpuTime(p.pid)
 				lat, n, el, err := load(client, p.url, p.key, body, c, o.d, check)
 				cpu := cpuTime(p.pid) - cpu0
+				if profiled != nil {
+					<-profiled
+				}
 				if rec != nil {
 					stopPerf(rec, o.perf)
 				}
@@ -293,8 +303,11 @@ func startReactord(ctx context.Context, client *http.Client, bin, dir string, bo
 	if err != nil {
 		return p, nil, err
 	}
+	if p.pprofAddr, err = freeAddr(); err != nil {
+		return p, nil, err
+	}
 	cmd := exec.Command(abs, "serve", "--addr", addr, "--data-dir", filepath.Join(dir, "reactord"),
-		"--management-key", benchKey, "--queue-wait", "2s")
+		"--management-key", benchKey, "--queue-wait", "2s", "--pprof-addr", p.pprofAddr)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -499,6 +512,28 @@ func startPerf(out string, pid int) (*exec.Cmd, error) {
 	}
 	time.Sleep(500 * time.Millisecond) // perf attaches before the load starts
 	return cmd, nil
+}
+
+// fetchProfile writes a Go CPU profile of reactord serve over the next d (whole
+// seconds, at least one) to out.
+func fetchProfile(addr string, d time.Duration, out string) {
+	secs := max(int((d+time.Second-1)/time.Second), 1)
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("status %s", resp.Status)
+	}
+	if err == nil {
+		defer resp.Body.Close()
+		var b []byte
+		if b, err = io.ReadAll(resp.Body); err == nil {
+			err = os.WriteFile(out, b, 0o644)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport: pprof:", err)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "benchreport: reactord serve's Go CPU profile under 32 clients is in %s (go tool pprof -top bin/reactord %s)\n", out, out)
 }
 
 // cpuTime is the user + system CPU time process pid has used so far, from /proc/PID/stat

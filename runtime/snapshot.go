@@ -282,6 +282,7 @@ func (e *Engine) Load(ctx context.Context, b Bundle) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	cowmem.Derive(image, base.image)
 	return &Snapshot{
 		eng: e, img: img, image: image, ptrs: p,
 		Hash:      contentHash([]byte(img.Name), []byte(img.Layer), b.Code),

@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -101,7 +100,7 @@ var (
 // Invoke sends req to its tier and returns the reply. An invocation no worker
 // claimed in time is sent once more while the deadline allows.
 func (d *Dispatcher) Invoke(ctx context.Context, req Request) (Reply, error) {
-	data, err := json.Marshal(req)
+	data, err := encodeRequest(req)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -142,7 +141,7 @@ func (d *Dispatcher) once(ctx context.Context, req Request, data []byte) (Reply,
 			}
 			if m.Header.Get(kindHeader) == kindResult {
 				var r Reply
-				if err := json.Unmarshal(m.Data, &r); err != nil {
+				if err := decodeReply(m.Data, &r); err != nil {
 					return Reply{}, fmt.Errorf("scheduler: malformed reply: %w", err)
 				}
 				return r, nil

@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -146,7 +145,7 @@ func (w *Worker) serve(m *nats.Msg) {
 		return
 	}
 	var req Request
-	if err := json.Unmarshal(m.Data, &req); err != nil {
+	if err := decodeRequest(m.Data, &req); err != nil {
 		w.result(m.Reply, errorReply(400, "bad_request", "Bad Request", "malformed invocation"))
 		return
 	}
@@ -216,14 +215,14 @@ func (w *Worker) claim(ctx context.Context, inbox string) bool {
 // result sends the reply; one that cannot be sent (larger than the server's
 // max_payload) is answered with an error instead, so the caller is not left waiting.
 func (w *Worker) result(inbox string, r Reply) {
-	b, err := json.Marshal(r)
+	b, err := encodeReply(r)
 	if err == nil {
 		if err = w.send(inbox, kindResult, b); err == nil {
 			return
 		}
 	}
 	w.log.Error("sending a reply failed", "error", err, "bytes", len(b))
-	fail, _ := json.Marshal(errorReply(500, "reactor_runtime_error", "Reactor Runtime Error",
+	fail, _ := encodeReply(errorReply(500, "reactor_runtime_error", "Reactor Runtime Error",
 		fmt.Sprintf("the reactor ran, but its result (%d bytes) could not be delivered: %v", len(b), err)))
 	if err := w.send(inbox, kindResult, fail); err != nil {
 		w.log.Error("sending a reply failed", "error", err)

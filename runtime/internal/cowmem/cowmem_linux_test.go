@@ -156,3 +156,123 @@ func TestResetAfterPageout(t *testing.T) {
 		t.Errorf("swapped-out page holds %d after reset, want the image's 7", b)
 	}
 }
+
+// dirtyPages lists the pages of m's image part that are private copies (written).
+func dirtyPages(t *testing.T, m *mapped) []int {
+	t.Helper()
+	entries, err := m.readPagemap()
+	if err != nil {
+		t.Skipf("pagemap unreadable here: %v", err)
+	}
+	var out []int
+	for i := 0; i < len(entries)/8; i++ {
+		if classify(binary.LittleEndian.Uint64(entries[i*8:])) == pageDirty {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// TestLearnPopulatesHotPages: after one memory of an image learns which pages it
+// wrote, the next memories of that image (and of images derived from it) start with
+// exactly those pages private and resident, and still read the image's contents.
+func TestLearnPopulatesHotPages(t *testing.T) {
+	probe, err := unix.Mmap(-1, 0, osPage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = unix.Madvise(probe, madvPopulateWrite)
+	unix.Munmap(probe)
+	if err != nil {
+		t.Skipf("this kernel has no MADV_POPULATE_WRITE (%v); memories then fault pages in as used", err)
+	}
+	src := make([]byte, 16*osPage)
+	for i := range src {
+		src[i] = byte(i / osPage)
+	}
+	base, err := NewImage(src, ModeAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Close()
+	first, err := base.NewMemory(32 * osPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Free()
+	fm := first.(*mapped)
+	fm.Reallocate(uint64(len(src)))
+	if d := dirtyPages(t, fm); len(d) != 0 {
+		t.Fatalf("a new memory has private pages before any hot set is known: %v", d)
+	}
+	// The "invocation": writes to pages 2, 3 and 9, reads page 12.
+	mem := first.Bytes()
+	mem[2*osPage+5], mem[3*osPage], mem[9*osPage+100] = 1, 1, 1
+	_ = mem[12*osPage]
+	first.Learn()
+	want := []int{2, 3, 9}
+
+	second, err := base.NewMemory(32 * osPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Free()
+	sm := second.(*mapped)
+	if d := dirtyPages(t, sm); !equalInts(d, want) {
+		t.Errorf("second memory's private pages = %v, want the learned %v", d, want)
+	}
+	sm.Reallocate(uint64(len(src)))
+	if !bytes.Equal(second.Bytes(), src) {
+		t.Error("populating changed the memory's contents")
+	}
+
+	// A derived image (the base's contents plus more) populates the base's hot pages
+	// until it learns its own.
+	ext := append(append([]byte(nil), src...), bytes.Repeat([]byte{9}, 4*osPage)...)
+	child, err := NewImage(ext, ModeAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer child.Close()
+	sibling, err := NewImage(ext, ModeAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sibling.Close()
+	Derive(child, base)
+	Derive(sibling, base)
+	cm, err := child.NewMemory(32 * osPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cm.Free()
+	if d := dirtyPages(t, cm.(*mapped)); len(d) != 0 {
+		t.Fatalf("derived image populated pages before any derived image learned: %v", d)
+	}
+	cmem := cm.Reallocate(uint64(len(ext)))
+	cmem[4*osPage], cmem[17*osPage] = 1, 1 // one page of the base's part, one of its own
+	cm.Learn()
+	sib, err := sibling.NewMemory(32 * osPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sib.Free()
+	if d := dirtyPages(t, sib.(*mapped)); !equalInts(d, []int{4}) {
+		t.Errorf("sibling's private pages = %v, want [4]: the base part of what its sibling learned", d)
+	}
+	if !bytes.Equal(sib.Reallocate(uint64(len(ext))), ext) {
+		t.Error("populating changed the sibling's contents")
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

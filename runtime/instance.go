@@ -49,9 +49,9 @@ type Instance struct {
 	// seeded is false until an invocation after a restore has delivered a fresh seed
 	// to the layer (a rejected invocation does not).
 	seeded bool
-	// invocations counts invocations that ran; the second teaches the snapshot's image
-	// which pages later instances should populate up front (the first two touch
-	// pages a single one does not, such as the allocator's next free blocks).
+	// invocations counts invocations that ran; the first two teach the snapshot's
+	// image which pages later instances should populate up front (the second touches
+	// pages the first does not, such as the allocator's next free blocks).
 	invocations int
 }
 
@@ -169,7 +169,7 @@ func (in *Instance) Invoke(ctx context.Context, ev Event) (Response, error) {
 	resp.Duration = time.Since(start)
 	if fatal {
 		in.discard(ctx)
-	} else if in.invocations++; in.invocations == 2 && resp.Outcome == OK {
+	} else if in.invocations++; in.invocations <= 2 && resp.Outcome == OK {
 		in.mem.Learn()
 	}
 	return resp, nil

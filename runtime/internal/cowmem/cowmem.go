@@ -43,11 +43,12 @@ type Memory interface {
 	// returns the memory's new length. It lets an instance be created before it is
 	// known which snapshot it will run.
 	Attach(im Image) (int, error)
-	// Learn records, once per image, which of the image's pages this memory has
-	// written. Memories attached to the image later populate those pages up front, in
-	// one call, instead of taking a read fault and then a copy-on-write fault on each
-	// during their first invocation; where page faults are dear (virtual machines with
-	// shadow or lazily backed page tables) that is most of a cold start.
+	// Learn records which of the image's pages this memory has written so far; only
+	// the first memory of an image to call it is heard. Memories attached to the
+	// image later populate those pages up front, in one call, instead of taking a read
+	// fault and then a copy-on-write fault on each during their first invocation;
+	// where page faults are dear (virtual machines with shadow or lazily backed page
+	// tables) that is most of a cold start.
 	Learn()
 }
 

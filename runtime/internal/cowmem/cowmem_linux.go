@@ -34,7 +34,7 @@ type mappedImage struct {
 	// hot are the page ranges (in bytes) a first invocation wrote, learned from the
 	// first memory that calls Learn; memories attached later populate them.
 	hot     atomic.Pointer[[]pageRange]
-	learned atomic.Bool
+	learner atomic.Pointer[mapped] // the one memory whose Learn calls count
 	// family, shared by a base image and the images derived from it, holds the pages
 	// of the base's part that the first derived image to learn wrote: runtime and
 	// allocator pages every derived image writes alike. A derived image populates them
@@ -313,11 +313,14 @@ func (m *mapped) populateHot() {
 // touchSink keeps the page reads of populateHot from being optimized away.
 var touchSink atomic.Uint32
 
-// Learn records the image pages this memory wrote, the first time any memory of the
-// image calls it.
+// Learn records the image pages this memory wrote. Only the first memory of the
+// image to call it is heard, as often as it calls (its pages written so far).
 func (m *mapped) Learn() {
 	im := m.image
-	if im == nil || im.pagemap < 0 || im.size == 0 || im.learned.Swap(true) {
+	if im == nil || im.pagemap < 0 || im.size == 0 {
+		return
+	}
+	if !im.learner.CompareAndSwap(nil, m) && im.learner.Load() != m {
 		return
 	}
 	entries, err := m.readPagemap()

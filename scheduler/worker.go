@@ -45,8 +45,8 @@ type Worker struct {
 	// reusing goroutines spares each invocation a fresh stack grown again by JSON
 	// decoding and the engine's calls.
 	handoff chan *nats.Msg
-	ctx      context.Context
-	cancel   context.CancelFunc
+	ctx     context.Context
+	cancel  context.CancelFunc
 }
 
 // NewWorker returns a worker for tiers; id names it in replies and logs.

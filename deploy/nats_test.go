@@ -611,10 +611,7 @@ func TestNATSWorkerCredentialsRefused(t *testing.T) {
 		defer here.Unsubscribe()
 		granted := make(chan string, 10)
 		sub, err := wk.QueueSubscribe("reactord.invoke.standard", scheduler.QueueGroup, func(m *nats.Msg) {
-			claim := nats.NewMsg(m.Reply)
-			claim.Header.Set("Reactord-Kind", "claim")
-			claim.Header.Set("Reactord-Worker", presence)
-			grant, err := wk.RequestMsg(claim, 10*time.Second)
+			grant, err := wk.Request(m.Reply, []byte(presence), 10*time.Second)
 			if err != nil {
 				granted <- err.Error()
 				return
@@ -623,10 +620,8 @@ func TestNATSWorkerCredentialsRefused(t *testing.T) {
 			if string(grant.Data) != "go" {
 				return
 			}
-			res := nats.NewMsg(m.Reply)
-			res.Header.Set("Reactord-Kind", "result")
-			res.Data, _ = json.Marshal(scheduler.Reply{Status: 200, Raw: json.RawMessage(`{"ran":true}`), Outcome: "success"})
-			wk.PublishMsg(res)
+			res, _ := json.Marshal(scheduler.Reply{Status: 200, Raw: json.RawMessage(`{"ran":true}`), Outcome: "success"})
+			wk.Publish(m.Reply, res)
 		})
 		if err != nil {
 			t.Fatal(err)

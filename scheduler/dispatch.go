@@ -66,10 +66,10 @@ func (d *Dispatcher) receive(m *nats.Msg) {
 	token := m.Subject[len(d.inbox):]
 	d.mu.Lock()
 	c := d.waiting[token]
-	if m.Header.Get(kindHeader) == kindClaim {
+	if m.Reply != "" { // a claim: only claims ask for an answer
 		granted := c != nil && !c.claimed
 		if granted {
-			c.claimed, c.worker = true, m.Header.Get(workerHeader)
+			c.claimed, c.worker = true, string(m.Data)
 		}
 		d.mu.Unlock()
 		if granted {
@@ -136,16 +136,17 @@ func (d *Dispatcher) once(ctx context.Context, req Request, data []byte) (Reply,
 	for {
 		select {
 		case m := <-c.ch:
-			if m.Header.Get("Status") == "503" { // NATS: nobody subscribes to the tier
-				return Reply{}, ErrNoWorkers
-			}
-			if m.Header.Get(kindHeader) == kindResult {
-				var r Reply
-				if err := decodeReply(m.Data, &r); err != nil {
-					return Reply{}, fmt.Errorf("scheduler: malformed reply: %w", err)
+			if m.Header != nil {
+				if m.Header.Get("Status") == "503" { // NATS: nobody subscribes to the tier
+					return Reply{}, ErrNoWorkers
 				}
-				return r, nil
+				continue // another status from NATS; results carry no headers
 			}
+			var r Reply
+			if err := decodeReply(m.Data, &r); err != nil {
+				return Reply{}, fmt.Errorf("scheduler: malformed reply: %w", err)
+			}
+			return r, nil
 		case <-timer.C:
 			d.mu.Lock()
 			claimed, worker := c.claimed, c.worker

@@ -60,11 +60,8 @@ func newFakeWorker(t *testing.T, url, id string, answerPresence bool, act func(w
 	}
 	_, err := w.nc.QueueSubscribe("reactord.invoke.standard", scheduler.QueueGroup, func(m *nats.Msg) {
 		go func() {
-			claim := nats.NewMsg(m.Reply)
-			claim.Header.Set("Reactord-Kind", "claim")
-			claim.Header.Set("Reactord-Worker", presence)
 			w.claims.Add(1)
-			resp, err := w.nc.RequestMsg(claim, 5*time.Second)
+			resp, err := w.nc.Request(m.Reply, []byte(presence), 5*time.Second)
 			if err != nil || string(resp.Data) != "go" {
 				return
 			}
@@ -81,10 +78,7 @@ func newFakeWorker(t *testing.T, url, id string, answerPresence bool, act func(w
 
 func answer(w *fakeWorker, inbox string, body string) {
 	b, _ := json.Marshal(scheduler.Reply{Status: 200, ContentType: "application/json", Body: []byte(body), Outcome: "ok"})
-	msg := nats.NewMsg(inbox)
-	msg.Header.Set("Reactord-Kind", "result")
-	msg.Data = b
-	w.nc.PublishMsg(msg)
+	w.nc.Publish(inbox, b)
 }
 
 func request(timeout time.Duration) scheduler.Request {
@@ -155,9 +149,7 @@ func TestUnclaimedIsResent(t *testing.T) {
 		if swallowed.Add(1) == 1 {
 			go func() {
 				time.Sleep(600 * time.Millisecond) // past AckWait: the claim comes late
-				claim := nats.NewMsg(m.Reply)
-				claim.Header.Set("Reactord-Kind", "claim")
-				resp, err := hole.RequestMsg(claim, 2*time.Second)
+				resp, err := hole.Request(m.Reply, []byte("reactord.worker.hole"), 2*time.Second)
 				if err == nil && string(resp.Data) == "go" {
 					t.Error("a late claim was granted")
 				}

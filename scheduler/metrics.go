@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	rt "github.com/reactord/reactord/runtime"
@@ -14,6 +16,38 @@ type Metrics struct {
 	timeouts    *prometheus.CounterVec
 	oom         *prometheus.CounterVec
 	warm        *prometheus.GaugeVec
+
+	// byTier and byOutcome keep the labelled series, so that recording an invocation
+	// does not hash its labels again each time.
+	byTier    sync.Map // rt.Tier -> *tierSeries
+	byOutcome sync.Map // [2]string{tier, outcome} -> prometheus.Counter
+}
+
+// tierSeries are one tier's series.
+type tierSeries struct {
+	duration                  prometheus.Observer
+	coldStarts, timeouts, oom prometheus.Counter
+	warm                      prometheus.Gauge
+}
+
+func (m *Metrics) tier(t rt.Tier) *tierSeries {
+	if s, ok := m.byTier.Load(t); ok {
+		return s.(*tierSeries)
+	}
+	l := string(t)
+	s, _ := m.byTier.LoadOrStore(t, &tierSeries{duration: m.duration.WithLabelValues(l),
+		coldStarts: m.coldStarts.WithLabelValues(l), timeouts: m.timeouts.WithLabelValues(l),
+		oom: m.oom.WithLabelValues(l), warm: m.warm.WithLabelValues(l)})
+	return s.(*tierSeries)
+}
+
+func (m *Metrics) outcome(t rt.Tier, o rt.Outcome) prometheus.Counter {
+	key := [2]string{string(t), string(o)}
+	if c, ok := m.byOutcome.Load(key); ok {
+		return c.(prometheus.Counter)
+	}
+	c, _ := m.byOutcome.LoadOrStore(key, m.invocations.WithLabelValues(key[0], key[1]))
+	return c.(prometheus.Counter)
 }
 
 // NewMetrics registers the worker metrics with reg.
@@ -41,17 +75,17 @@ func (m *Metrics) observe(tier rt.Tier, r rt.Response, cold bool) {
 	if m == nil {
 		return
 	}
-	t := string(tier)
-	m.invocations.WithLabelValues(t, string(r.Outcome)).Inc()
-	m.duration.WithLabelValues(t).Observe(r.Duration.Seconds())
+	ts := m.tier(tier)
+	m.outcome(tier, r.Outcome).Inc()
+	ts.duration.Observe(r.Duration.Seconds())
 	if cold {
-		m.coldStarts.WithLabelValues(t).Inc()
+		ts.coldStarts.Inc()
 	}
 	switch r.Outcome {
 	case rt.Timeout:
-		m.timeouts.WithLabelValues(t).Inc()
+		ts.timeouts.Inc()
 	case rt.OutOfMemory:
-		m.oom.WithLabelValues(t).Inc()
+		ts.oom.Inc()
 	}
 }
 
@@ -59,5 +93,5 @@ func (m *Metrics) setIdle(tier rt.Tier, delta int) {
 	if m == nil {
 		return
 	}
-	m.warm.WithLabelValues(string(tier)).Add(float64(delta))
+	m.tier(tier).warm.Add(float64(delta))
 }

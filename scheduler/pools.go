@@ -123,15 +123,19 @@ func (p *Pools) Run(ctx context.Context, req Request, started func()) (Reply, er
 	if !ok {
 		return Reply{}, fmt.Errorf("scheduler: unknown tier %q", req.Tier)
 	}
-	wait := time.NewTimer(p.cfg.QueueWait)
 	select {
-	case slots <- struct{}{}:
-		wait.Stop()
-	case <-wait.C:
-		return Reply{}, ErrSaturated
-	case <-ctx.Done():
-		wait.Stop()
-		return Reply{}, ctx.Err()
+	case slots <- struct{}{}: // a free slot: no timer needed
+	default:
+		wait := time.NewTimer(p.cfg.QueueWait)
+		select {
+		case slots <- struct{}{}:
+			wait.Stop()
+		case <-wait.C:
+			return Reply{}, ErrSaturated
+		case <-ctx.Done():
+			wait.Stop()
+			return Reply{}, ctx.Err()
+		}
 	}
 	defer func() { <-slots }()
 	if started != nil {

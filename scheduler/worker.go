@@ -13,15 +13,10 @@ import (
 	rt "github.com/reactord/reactord/runtime"
 )
 
-// Message kinds, in the Reactord-Kind header of messages to the gateway's inbox.
-const (
-	kindHeader = "Reactord-Kind"
-	// kindClaim asks the gateway to run the invocation; it answers grantGo or grantNo.
-	kindClaim  = "claim"
-	kindResult = "result" // the Reply
-	// workerHeader carries a claiming worker's presence subject.
-	workerHeader = "Reactord-Worker"
-)
+// Messages a worker sends to the invocation's reply subject (the gateway's inbox) carry
+// no headers: a claim is a request whose data is the worker's presence subject, and the
+// gateway answers it grantGo or grantNo; the result is a plain message whose data is
+// the Reply.
 
 // Answers to a claim.
 var (
@@ -133,13 +128,6 @@ func (w *Worker) serveLoop(m *nats.Msg) {
 	}
 }
 
-func (w *Worker) send(inbox, kind string, data []byte) error {
-	msg := nats.NewMsg(inbox)
-	msg.Header.Set(kindHeader, kind)
-	msg.Data = data
-	return w.nc.PublishMsg(msg)
-}
-
 func (w *Worker) serve(m *nats.Msg) {
 	if m.Reply == "" {
 		return
@@ -199,10 +187,7 @@ func (w *Worker) serve(m *nats.Msg) {
 
 // claim asks the gateway for the invocation and reports whether it was granted.
 func (w *Worker) claim(ctx context.Context, inbox string) bool {
-	msg := nats.NewMsg(inbox)
-	msg.Header.Set(kindHeader, kindClaim)
-	msg.Header.Set(workerHeader, w.presenceSubject())
-	resp, err := w.nc.RequestMsgWithContext(ctx, msg)
+	resp, err := w.nc.RequestWithContext(ctx, inbox, []byte(w.presenceSubject()))
 	if err != nil {
 		if ctx.Err() == nil {
 			w.log.Warn("claiming an invocation failed", "error", err)
@@ -217,14 +202,14 @@ func (w *Worker) claim(ctx context.Context, inbox string) bool {
 func (w *Worker) result(inbox string, r Reply) {
 	b, err := encodeReply(r)
 	if err == nil {
-		if err = w.send(inbox, kindResult, b); err == nil {
+		if err = w.nc.Publish(inbox, b); err == nil {
 			return
 		}
 	}
 	w.log.Error("sending a reply failed", "error", err, "bytes", len(b))
 	fail, _ := encodeReply(errorReply(500, "reactor_runtime_error", "Reactor Runtime Error",
 		fmt.Sprintf("the reactor ran, but its result (%d bytes) could not be delivered: %v", len(b), err)))
-	if err := w.send(inbox, kindResult, fail); err != nil {
+	if err := w.nc.Publish(inbox, fail); err != nil {
 		w.log.Error("sending a reply failed", "error", err)
 	}
 }

@@ -36,6 +36,8 @@ func main() {
 	flag.StringVar(&po.reactord, "reactord", "bin/reactord", "the reactord binary the peer comparison runs as `reactord serve`")
 	flag.IntVar(&po.rounds, "rounds", 3, "rounds of the peer comparison; each figure is the median over them")
 	flag.StringVar(&po.pprof, "pprof", "", "write a Go CPU profile of reactord serve during its first 32-client peer run to this `file`")
+	flag.IntVar(&po.pprofAt, "pprof-clients", 32, "the client count (1 or 32) whose first run -pprof profiles")
+	flag.StringVar(&po.trace, "trace", "", "write a Go execution trace of reactord serve during its first 1-client peer run to this `file`")
 	flag.StringVar(&po.perf, "perf", "", "write `perf record -g` of reactord serve during its first 32-client peer run to this file")
 	flag.Parse()
 	if *peersOnly && *readme != "" {

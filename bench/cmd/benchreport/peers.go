@@ -31,6 +31,8 @@ type peerOptions struct {
 	rounds   int           // the 1- and 32-client sequence is repeated this often; figures are medians
 	perf     string        // when set, `perf record -g` of reactord serve during its 32-client run goes here
 	pprof    string        // when set, a Go CPU profile of reactord serve during its 32-client run goes here
+	trace    string        // when set, a Go execution trace of reactord serve during its 1-client run goes here
+	pprofAt  int           // the client count whose run -pprof profiles (32 unless set)
 }
 
 // peer is one HTTP server answering the card-masking react request.
@@ -91,9 +93,13 @@ func measurePeers(ctx context.Context, o peerOptions, add func(name, value, targ
 					}
 				}
 				var profiled chan struct{}
-				if i == 0 && c == 32 && round == 0 && o.pprof != "" {
+				if i == 0 && c == max(o.pprofAt, 1) && round == 0 && o.pprof != "" {
 					profiled = make(chan struct{})
-					go func() { defer close(profiled); fetchProfile(p.pprofAddr, o.d, o.pprof) }()
+					go func() { defer close(profiled); fetchProfile(p.pprofAddr, "profile", o.d, o.pprof) }()
+				}
+				if i == 0 && c == 1 && round == 0 && o.trace != "" {
+					profiled = make(chan struct{})
+					go func() { defer close(profiled); fetchProfile(p.pprofAddr, "trace", o.d, o.trace) }()
 				}
 				cpu0 := cpuTime(p.pid)
 				lat, n, el, err := load(client, p.url, p.key, body, c, o.d, check)
@@ -514,11 +520,11 @@ func startPerf(out string, pid int) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
-// fetchProfile writes a Go CPU profile of reactord serve over the next d (whole
-// seconds, at least one) to out.
-func fetchProfile(addr string, d time.Duration, out string) {
+// fetchProfile writes a Go CPU profile or execution trace (kind "profile" or "trace")
+// of reactord serve over the next d (whole seconds, at least one) to out.
+func fetchProfile(addr, kind string, d time.Duration, out string) {
 	secs := max(int((d+time.Second-1)/time.Second), 1)
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", addr, kind, secs))
 	if err == nil && resp.StatusCode != http.StatusOK {
 		err = fmt.Errorf("status %s", resp.Status)
 	}
@@ -533,7 +539,7 @@ func fetchProfile(addr string, d time.Duration, out string) {
 		fmt.Fprintln(os.Stderr, "benchreport: pprof:", err)
 		return
 	}
-	fmt.Fprintf(os.Stderr, "benchreport: reactord serve's Go CPU profile under 32 clients is in %s (go tool pprof -top bin/reactord %s)\n", out, out)
+	fmt.Fprintf(os.Stderr, "benchreport: reactord serve's Go %s is in %s (go tool pprof -top bin/reactord %s, go tool trace %s)\n", kind, out, out, out)
 }
 
 // cpuTime is the user + system CPU time process pid has used so far, from /proc/PID/stat

@@ -37,6 +37,11 @@ type Tokens interface {
 	// references resolve in scope (nil: none); any other reference is a token id.
 	// Errors that are the caller's fault should be *Error (400 or 403).
 	Evaluate(ctx context.Context, s string, scope *Scope) (any, error)
+	// Prefetch is given every text of a message about to be detokenized (header
+	// values, body strings or the body), before they are evaluated one by one, so
+	// that the tokens they refer to can be read together. It is a hint: what it
+	// cannot do is done, and what goes wrong is reported, by Evaluate.
+	Prefetch(ctx context.Context, texts []string)
 	// Tokenize creates a token from a create-token request and returns the created
 	// token (id, type, ...).
 	Tokenize(ctx context.Context, req map[string]any) (map[string]any, error)
@@ -84,6 +89,10 @@ const (
 	DefaultMaxResponse = 10 << 20
 )
 
+// maxIdlePerDestination is how many idle connections to one destination are kept
+// for reuse.
+const maxIdlePerDestination = 128
+
 // Proxy forwards calls. It is safe for concurrent use; create one per process.
 type Proxy struct {
 	cfg    Config
@@ -104,7 +113,15 @@ func New(cfg Config) *Proxy {
 	}
 	// The destination's redirects are the caller's to follow, not the proxy's.
 	f := egress.New(cfg.Policy, egress.Options{MaxRedirects: -1, MaxRequestBytes: 1 << 40, MaxResponseBytes: cfg.MaxResponse})
-	return &Proxy{cfg: cfg, client: f.Client(), log: cfg.Logger}
+	client := f.Client()
+	if t, ok := client.Transport.(*http.Transport); ok {
+		// Many callers share few destinations: keep an idle connection for each
+		// concurrent call to a destination instead of the fetch default (8 per host),
+		// past which every call dials (and the policy checks) a new connection.
+		t.MaxIdleConnsPerHost = maxIdlePerDestination
+		t.MaxIdleConns = 4 * maxIdlePerDestination
+	}
+	return &Proxy{cfg: cfg, client: client, log: cfg.Logger}
 }
 
 // Call is one request to proxy.

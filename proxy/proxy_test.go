@@ -68,6 +68,8 @@ func (tt *tokenTable) Evaluate(_ context.Context, s string, scope *proxy.Scope) 
 	return out.String(), nil
 }
 
+func (tt *tokenTable) Prefetch(context.Context, []string) {}
+
 func (tt *tokenTable) Tokenize(_ context.Context, req map[string]any) (map[string]any, error) {
 	tok := map[string]any{"id": "tok-" + string(rune('a'+len(tt.created))), "type": req["type"], "data": req["data"]}
 	tt.created = append(tt.created, tok)
@@ -114,6 +116,11 @@ func TestForwardAndDetokenize(t *testing.T) {
 		{"form values", "application/x-www-form-urlencoded", `a=%7B%7B+t1+%7D%7D&b=plain`, `a=4242424242424242&b=plain`},
 		{"text", "text/plain", `card {{ t1 }} end`, `card 4242424242424242 end`},
 		{"no expression is sent byte for byte", "application/json", `{"a":  1}`, `{"a":  1}`},
+		{"arrays, nesting, escapes and a key spaced from its colon",
+			"application/json", "[\"{{ t1 }}\", {\"k\\\"{{ t3 }}\" \n : \"{{ t3 }}\", \"esc\": \"\\u007b\\u007b t3 }} \\\"q\\\"\", \"n\": [1, \"{{ t2 }}\"]}, \"plain \\\" {\"]",
+			"[\"4242424242424242\", {\"k\\\"{{ t3 }}\" \n : \"secret\", \"esc\": \"secret \\\"q\\\"\", \"n\": [1, {\"n\":1}]}, \"plain \\\" {\"]"},
+		{"JSON that does not parse is detokenized as text", "application/json", `{"card": "{{ t1 }}"`, `{"card": "4242424242424242"`},
+		{"a form with nothing to replace is sent byte for byte", "application/x-www-form-urlencoded", `a=1&b&c=%7B`, `a=1&b&c=%7B`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

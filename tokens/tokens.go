@@ -171,6 +171,8 @@ type Store struct {
 	ix atomic.Pointer[index]
 	// written is the latest revision this store wrote to a token record.
 	written atomic.Uint64
+	// batch reads many records in one request; nil when the bucket cannot.
+	batch *batcher
 }
 
 // Open opens (or creates) the token bucket. Data is sealed with key, the same key
@@ -187,6 +189,7 @@ func Open(ctx context.Context, js jetstream.JetStream, key *seal.Key) (*Store, e
 	mac := hmac.New(sha256.New, s.fpKey)
 	mac.Write([]byte("reactord search index v1"))
 	s.searchKey = mac.Sum(nil)
+	s.batch = newBatcher(ctx, js, kv)
 	return s, nil
 }
 
@@ -437,20 +440,31 @@ func (s *Store) read(ctx context.Context, tenantID, id string) (*Token, uint64, 
 	if err != nil {
 		return nil, 0, fmt.Errorf("tokens: get: %w", err)
 	}
+	t, err := s.open(ctx, tenantID, id, e.Value())
+	if err != nil {
+		return nil, 0, err
+	}
+	return t, e.Revision(), nil
+}
+
+// open decodes a stored record and unseals its data; an expired token is deleted and
+// reads as ErrNotFound.
+func (s *Store) open(ctx context.Context, tenantID, id string, value []byte) (*Token, error) {
 	var rec record
-	if err := json.Unmarshal(e.Value(), &rec); err != nil {
-		return nil, 0, fmt.Errorf("tokens: corrupt record %s: %w", id, err)
+	if err := json.Unmarshal(value, &rec); err != nil {
+		return nil, fmt.Errorf("tokens: corrupt record %s: %w", id, err)
 	}
 	if rec.ExpiresAt != nil && !rec.ExpiresAt.After(s.now()) {
 		s.Delete(ctx, tenantID, id) // best effort; it reads as gone either way
-		return nil, 0, ErrNotFound
+		return nil, ErrNotFound
 	}
 	t := rec.Token
 	t.blind = rec.Blind
+	var err error
 	if t.Data, err = s.key.Open(rec.Sealed, aad(tenantID, id)); err != nil {
-		return nil, 0, fmt.Errorf("tokens: token %s: %w", id, err)
+		return nil, fmt.Errorf("tokens: token %s: %w", id, err)
 	}
-	return &t, e.Revision(), nil
+	return &t, nil
 }
 
 // Delete removes a token; a missing one is ErrNotFound.

@@ -1,0 +1,206 @@
+package tokens
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/reactord/reactord/expr"
+)
+
+// batchTimeout bounds one batched read; it is JetStream's default API timeout.
+const batchTimeout = 5 * time.Second
+
+// batcher reads many token records in one JetStream direct get (multi_last): one
+// request, one reply per record found and an end-of-batch marker, instead of one
+// request and reply per token. Replies arrive on one wildcard inbox subscription,
+// made on first use and kept for the connection's life, and are routed to the
+// waiting read by the inbox's last token.
+type batcher struct {
+	nc *nats.Conn
+	// subject is the bucket stream's direct get subject (with the API prefix).
+	subject string
+	once    sync.Once
+	subErr  error
+	inbox   string // "<inbox>." ; replies go to inbox + a request number
+	next    atomic.Uint64
+	mu      sync.Mutex
+	waiting map[string]chan *nats.Msg
+}
+
+// newBatcher returns a batcher for the bucket behind kv, or nil when the bucket does
+// not answer direct gets (reads then go one by one).
+func newBatcher(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValue) *batcher {
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return nil
+	}
+	bs, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok || bs.StreamInfo() == nil || !bs.StreamInfo().Config.AllowDirect {
+		return nil
+	}
+	o := js.Options()
+	prefix := "$JS.API."
+	switch {
+	case o.APIPrefix != "":
+		prefix = strings.TrimSuffix(o.APIPrefix, ".") + "."
+	case o.Domain != "":
+		prefix = "$JS." + o.Domain + ".API."
+	}
+	return &batcher{nc: js.Conn(), subject: prefix + "DIRECT.GET." + bs.StreamInfo().Config.Name,
+		waiting: map[string]chan *nats.Msg{}}
+}
+
+func (b *batcher) subscribe() error {
+	b.once.Do(func() {
+		b.inbox = b.nc.NewInbox() + "."
+		_, b.subErr = b.nc.Subscribe(b.inbox+"*", func(m *nats.Msg) {
+			b.mu.Lock()
+			ch := b.waiting[m.Subject[len(b.inbox):]]
+			b.mu.Unlock()
+			if ch != nil {
+				select {
+				case ch <- m:
+				default: // more replies than asked for: the read fails on its own
+				}
+			}
+		})
+	})
+	return b.subErr
+}
+
+// kvSubject is a record key's subject in the bucket stream.
+func kvSubject(key string) string { return "$KV." + Bucket + "." + key }
+
+// get returns the latest message of each subject that has one, by subject. A batch
+// the server cut short (its byte limit) lacks some; their reads are left to the
+// caller.
+func (b *batcher) get(ctx context.Context, subjects []string) (map[string]*nats.Msg, error) {
+	if err := b.subscribe(); err != nil {
+		return nil, err
+	}
+	req, err := json.Marshal(struct {
+		MultiLast []string `json:"multi_last"`
+		Batch     int      `json:"batch"`
+	}{subjects, len(subjects)})
+	if err != nil {
+		return nil, err
+	}
+	id := strconv.FormatUint(b.next.Add(1), 36)
+	ch := make(chan *nats.Msg, len(subjects)+2)
+	b.mu.Lock()
+	b.waiting[id] = ch
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		delete(b.waiting, id)
+		b.mu.Unlock()
+	}()
+	if err := b.nc.PublishRequest(b.subject, b.inbox+id, req); err != nil {
+		return nil, err
+	}
+	timer := time.NewTimer(batchTimeout)
+	defer timer.Stop()
+	got := make(map[string]*nats.Msg, len(subjects))
+	for {
+		select {
+		case m := <-ch:
+			switch status := m.Header.Get("Status"); status {
+			case "":
+				got[m.Header.Get(jetstream.SubjectHeader)] = m
+			case "204", "404": // end of batch; none of the subjects has a message
+				return got, nil
+			default:
+				return nil, fmt.Errorf("direct get: status %s %s", status, m.Header.Get("Description"))
+			}
+		case <-timer.C:
+			return nil, errors.New("direct get: no answer")
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// readMany reads the tokens ids of a tenant with one request to the bucket and
+// returns the live ones by id. An id missing from it (no record, deleted, expired,
+// or not answered for) is to be read on its own, which says which it is.
+func (s *Store) readMany(ctx context.Context, tenantID string, ids []string) (map[string]*Token, error) {
+	if s.batch == nil {
+		return nil, errors.New("tokens: the bucket does not answer batched reads")
+	}
+	bySubject := make(map[string]string, len(ids))
+	subjects := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !idRE.MatchString(id) {
+			continue
+		}
+		subj := kvSubject(recordKey(tenantID, id))
+		if _, dup := bySubject[subj]; !dup {
+			bySubject[subj] = id
+			subjects = append(subjects, subj)
+		}
+	}
+	found := make(map[string]*Token, len(subjects))
+	if len(subjects) == 0 {
+		return found, nil
+	}
+	msgs, err := s.batch.get(ctx, subjects)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: batched read: %w", err)
+	}
+	for subj, m := range msgs {
+		id, ok := bySubject[subj]
+		if !ok || len(m.Data) == 0 { // a deletion marker
+			continue
+		}
+		if op := m.Header.Get("KV-Operation"); op == "DEL" || op == "PURGE" {
+			continue
+		}
+		t, err := s.open(ctx, tenantID, id, m.Data)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return nil, err
+		default:
+			found[id] = t
+		}
+	}
+	return found, nil
+}
+
+// BatchResolver is Resolver for a known set of refs: the tokens they name are read
+// up front in one request to the bucket, and resolving answers from those reads.
+// Every resolution still runs each allow on the token, as Resolver does; refs not
+// named up front, and tokens the batch did not return, are read on their own. The
+// reads belong to the returned resolver only: use one per request.
+func (s *Store) BatchResolver(ctx context.Context, tenantID string, refs []expr.Ref, allow ...Allow) expr.Resolver {
+	single := s.Resolver(tenantID, allow...)
+	ids := make([]string, 0, len(refs))
+	for _, r := range refs {
+		if !r.Keyed {
+			ids = append(ids, r.Name)
+		}
+	}
+	if len(ids) < 2 {
+		return single
+	}
+	found, err := s.readMany(ctx, tenantID, ids)
+	if err != nil {
+		return single
+	}
+	return func(ctx context.Context, r expr.Ref) (any, error) {
+		if t, ok := found[r.Name]; ok && !r.Keyed {
+			return resolved(t, r, allow)
+		}
+		return single(ctx, r)
+	}
+}

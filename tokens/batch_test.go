@@ -1,0 +1,113 @@
+package tokens_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/reactord/reactord/expr"
+	"github.com/reactord/reactord/tokens"
+)
+
+// TestBatchResolver: resolving from one batched read gives what resolving token by
+// token gives, for live, updated, deleted, expired, unknown, malformed and other
+// tenants' ids, and the caller's check still refuses a token it may not use.
+func TestBatchResolver(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	mk := func(r tokens.CreateRequest) *tokens.Token {
+		t.Helper()
+		tok, err := s.Create(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	plain := mk(req("token", `"plain value"`))
+	card := mk(req("card", `{"number":"4242424242424242","expiration_month":12,"expiration_year":2030}`))
+	restricted := mk(tokens.CreateRequest{TenantID: tenant, Type: "token", Data: json.RawMessage(`"restricted"`), Containers: []string{"/restricted/"}})
+	updated := mk(req("token", `"before"`))
+	if _, err := s.Update(ctx, tenant, updated.ID, json.RawMessage(`{"data":"after"}`), "app"); err != nil {
+		t.Fatal(err)
+	}
+	deleted := mk(req("token", `"deleted"`))
+	if err := s.Delete(ctx, tenant, deleted.ID); err != nil {
+		t.Fatal(err)
+	}
+	exp := req("token", `"expiring"`)
+	exp.ExpiresAt = "2130-01-01T00:00:00Z"
+	expiring := mk(exp)
+	other := mk(tokens.CreateRequest{TenantID: "another-tenant", Type: "token", Data: json.RawMessage(`"other tenant"`)})
+
+	// The caller may not use tokens in /restricted/.
+	allow := func(tok *tokens.Token) error {
+		if slices.Contains(tok.Containers, "/restricted/") {
+			return tokens.ErrForbidden
+		}
+		return nil
+	}
+	refs := []expr.Ref{
+		{Name: plain.ID}, {Name: card.ID, Path: []string{"number"}}, {Name: card.ID}, {Name: restricted.ID},
+		{Name: updated.ID}, {Name: deleted.ID}, {Name: expiring.ID}, {Name: other.ID},
+		{Name: "00000000-0000-0000-0000-000000000000"}, {Name: "not a valid id!"},
+		{Keyed: true, Name: "transform_identifier", Value: "x"},
+	}
+	for _, now := range []time.Time{time.Now().UTC(), time.Date(2130, 1, 1, 0, 0, 1, 0, time.UTC)} {
+		tokens.SetNow(s, func() time.Time { return now })
+		batch := s.BatchResolver(ctx, tenant, refs, allow)
+		single := s.Resolver(tenant, allow)
+		for _, r := range refs {
+			t.Run(fmt.Sprintf("%s/%d", r, now.Year()), func(t *testing.T) {
+				want, wantErr := single(ctx, r)
+				got, err := batch(ctx, r)
+				if fmt.Sprint(err) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
+					t.Errorf("batched: %v %v; one by one: %v %v", got, err, want, wantErr)
+				}
+			})
+		}
+	}
+	if _, err := s.BatchResolver(ctx, tenant, refs, allow)(ctx, expr.Ref{Name: restricted.ID}); !errors.Is(err, tokens.ErrForbidden) {
+		t.Errorf("restricted token: %v, want ErrForbidden", err)
+	}
+	if _, err := s.BatchResolver(ctx, "another-tenant", refs, allow)(ctx, expr.Ref{Name: plain.ID}); !errors.Is(err, tokens.ErrNotFound) {
+		t.Errorf("another tenant's token: %v, want ErrNotFound", err)
+	}
+}
+
+// TestReadMany: the batched read returns the live tokens of the tenant, with their
+// data, and nothing for the others.
+func TestReadMany(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	var ids []string
+	for i := range 5 {
+		tok, err := s.Create(ctx, req("token", fmt.Sprintf(`"value %d"`, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, tok.ID)
+	}
+	if err := s.Delete(ctx, tenant, ids[4]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := tokens.ReadMany(ctx, s, tenant, append(ids, ids[0], "00000000-0000-0000-0000-000000000000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 {
+		t.Fatalf("got %d tokens, want 4: %v", len(got), got)
+	}
+	for i, id := range ids[:4] {
+		if tok := got[id]; tok == nil || string(tok.Data) != fmt.Sprintf(`"value %d"`, i) {
+			t.Errorf("token %d: %+v", i, tok)
+		}
+	}
+	if got, err := tokens.ReadMany(ctx, s, "another-tenant", ids); err != nil || len(got) != 0 {
+		t.Errorf("another tenant: %v %v", got, err)
+	}
+}

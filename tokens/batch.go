@@ -20,18 +20,21 @@ import (
 // batchTimeout bounds one batched read; it is JetStream's default API timeout.
 const batchTimeout = 5 * time.Second
 
-// batcher reads many token records in one JetStream direct get (multi_last): one
-// request, one reply per record found and an end-of-batch marker, instead of one
-// request and reply per token. Replies arrive on one wildcard inbox subscription,
-// made on first use and kept for the connection's life, and are routed to the
-// waiting read by the inbox's last token.
+// batcher reads many token records at once: one JetStream direct get per record, all
+// published before any answer is awaited, asking for the records without their
+// stored headers. Records are written with headers (the expected-revision checks of
+// create and update), and the server copies and extends those on every read that
+// returns them; a multi-subject direct get (multi_last) always does, and costs more
+// than the pipelined single gets. Answers arrive on one wildcard inbox
+// subscription, made on first use and kept for the connection's life, and are routed
+// to the waiting read by the reply subject's last two tokens (read, record).
 type batcher struct {
 	nc *nats.Conn
 	// subject is the bucket stream's direct get subject (with the API prefix).
 	subject string
 	once    sync.Once
 	subErr  error
-	inbox   string // "<inbox>." ; replies go to inbox + a request number
+	inbox   string // "<inbox>."; replies go to inbox + "<read>.<record>"
 	next    atomic.Uint64
 	mu      sync.Mutex
 	waiting map[string]chan *nats.Msg
@@ -63,14 +66,15 @@ func newBatcher(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyVal
 func (b *batcher) subscribe() error {
 	b.once.Do(func() {
 		b.inbox = b.nc.NewInbox() + "."
-		_, b.subErr = b.nc.Subscribe(b.inbox+"*", func(m *nats.Msg) {
+		_, b.subErr = b.nc.Subscribe(b.inbox+"*.*", func(m *nats.Msg) {
+			read, _, _ := strings.Cut(m.Subject[len(b.inbox):], ".")
 			b.mu.Lock()
-			ch := b.waiting[m.Subject[len(b.inbox):]]
+			ch := b.waiting[read]
 			b.mu.Unlock()
 			if ch != nil {
 				select {
 				case ch <- m:
-				default: // more replies than asked for: the read fails on its own
+				default: // more answers than asked for: the read fails on its own
 				}
 			}
 		})
@@ -81,44 +85,52 @@ func (b *batcher) subscribe() error {
 // kvSubject is a record key's subject in the bucket stream.
 func kvSubject(key string) string { return "$KV." + Bucket + "." + key }
 
-// get returns the latest message of each subject that has one, by subject. A batch
-// the server cut short (its byte limit) lacks some; their reads are left to the
-// caller.
-func (b *batcher) get(ctx context.Context, subjects []string) (map[string]*nats.Msg, error) {
+// get returns the latest payload of each subject, by index in subjects: nil when it
+// has none, empty for a deletion marker.
+func (b *batcher) get(ctx context.Context, subjects []string) ([][]byte, error) {
 	if err := b.subscribe(); err != nil {
 		return nil, err
 	}
-	req, err := json.Marshal(struct {
-		MultiLast []string `json:"multi_last"`
-		Batch     int      `json:"batch"`
-	}{subjects, len(subjects)})
-	if err != nil {
-		return nil, err
-	}
-	id := strconv.FormatUint(b.next.Add(1), 36)
-	ch := make(chan *nats.Msg, len(subjects)+2)
+	read := strconv.FormatUint(b.next.Add(1), 36)
+	ch := make(chan *nats.Msg, len(subjects))
 	b.mu.Lock()
-	b.waiting[id] = ch
+	b.waiting[read] = ch
 	b.mu.Unlock()
 	defer func() {
 		b.mu.Lock()
-		delete(b.waiting, id)
+		delete(b.waiting, read)
 		b.mu.Unlock()
 	}()
-	if err := b.nc.PublishRequest(b.subject, b.inbox+id, req); err != nil {
-		return nil, err
+	for i, subj := range subjects {
+		req, err := json.Marshal(struct {
+			LastFor   string `json:"last_by_subj"`
+			NoHeaders bool   `json:"no_hdr"`
+		}{subj, true})
+		if err != nil {
+			return nil, err
+		}
+		if err := b.nc.PublishRequest(b.subject, b.inbox+read+"."+strconv.Itoa(i), req); err != nil {
+			return nil, err
+		}
 	}
 	timer := time.NewTimer(batchTimeout)
 	defer timer.Stop()
-	got := make(map[string]*nats.Msg, len(subjects))
-	for {
+	out := make([][]byte, len(subjects))
+	for range subjects {
 		select {
 		case m := <-ch:
+			_, idx, _ := strings.Cut(m.Subject[len(b.inbox):], ".")
+			i, err := strconv.Atoi(idx)
+			if err != nil || i < 0 || i >= len(out) {
+				return nil, fmt.Errorf("direct get: unexpected reply subject %q", m.Subject)
+			}
 			switch status := m.Header.Get("Status"); status {
 			case "":
-				got[m.Header.Get(jetstream.SubjectHeader)] = m
-			case "204", "404": // end of batch; none of the subjects has a message
-				return got, nil
+				out[i] = m.Data
+				if out[i] == nil {
+					out[i] = []byte{}
+				}
+			case "404":
 			default:
 				return nil, fmt.Errorf("direct get: status %s %s", status, m.Header.Get("Description"))
 			}
@@ -128,10 +140,10 @@ func (b *batcher) get(ctx context.Context, subjects []string) (map[string]*nats.
 			return nil, ctx.Err()
 		}
 	}
+	return out, nil
 }
 
-// readMany reads the tokens ids of a tenant with one request to the bucket and
-// returns the live ones by id. An id missing from it (no record, deleted, expired,
+// readMany reads the tokens ids of a tenant at once and returns the live ones by id. An id missing from it (no record, deleted, expired,
 // or not answered for) is to be read on its own, which says which it is.
 func (s *Store) readMany(ctx context.Context, tenantID string, ids []string) (map[string]*Token, error) {
 	if s.batch == nil {
@@ -153,19 +165,16 @@ func (s *Store) readMany(ctx context.Context, tenantID string, ids []string) (ma
 	if len(subjects) == 0 {
 		return found, nil
 	}
-	msgs, err := s.batch.get(ctx, subjects)
+	values, err := s.batch.get(ctx, subjects)
 	if err != nil {
 		return nil, fmt.Errorf("tokens: batched read: %w", err)
 	}
-	for subj, m := range msgs {
-		id, ok := bySubject[subj]
-		if !ok || len(m.Data) == 0 { // a deletion marker
+	for i, v := range values {
+		if len(v) == 0 { // none, or a deletion marker
 			continue
 		}
-		if op := m.Header.Get("KV-Operation"); op == "DEL" || op == "PURGE" {
-			continue
-		}
-		t, err := s.open(ctx, tenantID, id, m.Data)
+		id := bySubject[subjects[i]]
+		t, err := s.open(ctx, tenantID, id, v)
 		switch {
 		case errors.Is(err, ErrNotFound):
 		case err != nil:
@@ -178,7 +187,7 @@ func (s *Store) readMany(ctx context.Context, tenantID string, ids []string) (ma
 }
 
 // BatchResolver is Resolver for a known set of refs: the tokens they name are read
-// up front in one request to the bucket, and resolving answers from those reads.
+// up front, all at once, and resolving answers from those reads.
 // Every resolution still runs each allow on the token, as Resolver does; refs not
 // named up front, and tokens the batch did not return, are read on their own. The
 // reads belong to the returned resolver only: use one per request.

@@ -186,6 +186,22 @@ func (s *Store) readMany(ctx context.Context, tenantID string, ids []string) (ma
 	return found, nil
 }
 
+// lookup is Get for resolving refs: one direct get of the record without its stored
+// headers (see batcher), when the bucket answers those.
+func (s *Store) lookup(ctx context.Context, tenantID, id string) (*Token, error) {
+	if s.batch == nil || !idRE.MatchString(id) {
+		return s.Get(ctx, tenantID, id)
+	}
+	values, err := s.batch.get(ctx, []string{kvSubject(recordKey(tenantID, id))})
+	if err != nil {
+		return s.Get(ctx, tenantID, id)
+	}
+	if len(values[0]) == 0 { // none, or a deletion marker
+		return nil, ErrNotFound
+	}
+	return s.open(ctx, tenantID, id, values[0])
+}
+
 // BatchResolver is Resolver for a known set of refs: the tokens they name are read
 // up front, all at once, and resolving answers from those reads.
 // Every resolution still runs each allow on the token, as Resolver does; refs not

@@ -15,8 +15,9 @@ import (
 )
 
 // TestBatchResolver: resolving from one batched read gives what resolving token by
-// token gives, for live, updated, deleted, expired, unknown, malformed and other
-// tenants' ids, and the caller's check still refuses a token it may not use.
+// token gives, and both what Get says exists, for live, updated, deleted, expired,
+// unknown, malformed and other tenants' ids; the caller's check still refuses a
+// token it may not use.
 func TestBatchResolver(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
@@ -67,6 +68,10 @@ func TestBatchResolver(t *testing.T) {
 				got, err := batch(ctx, r)
 				if fmt.Sprint(err) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
 					t.Errorf("batched: %v %v; one by one: %v %v", got, err, want, wantErr)
+				}
+				// Both agree with Get on which tokens exist.
+				if _, getErr := s.Get(ctx, tenant, r.Name); !r.Keyed && errors.Is(getErr, tokens.ErrNotFound) != errors.Is(wantErr, tokens.ErrNotFound) {
+					t.Errorf("Get: %v; resolving: %v", getErr, wantErr)
 				}
 			})
 		}

@@ -45,7 +45,7 @@ func (s *Store) Resolver(tenantID string, allow ...Allow) expr.Resolver {
 		if r.Keyed {
 			return nil, fmt.Errorf("%s is not a token reference", r)
 		}
-		t, err := s.Get(ctx, tenantID, r.Name)
+		t, err := s.lookup(ctx, tenantID, r.Name)
 		if err != nil {
 			return nil, err
 		}

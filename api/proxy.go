@@ -198,9 +198,7 @@ func (s *Server) proxyTokens(p auth.Principal) *callTokens {
 	if s.cfg.Tokens == nil {
 		return nil
 	}
-	t := &callTokens{s: s, p: p, appID: p.ApplicationID, seen: map[string]bool{}}
-	t.tokenRef = s.cfg.Tokens.Resolver(s.cfg.System.TenantID, t.access())
-	return t
+	return &callTokens{s: s, p: p, appID: p.ApplicationID}
 }
 
 // callTokens is one proxy call's token access, bound to the permissions of who the
@@ -213,8 +211,8 @@ type callTokens struct {
 	mu    sync.Mutex
 	seen  map[string]bool
 	// tokenRef resolves token refs, checking token:use access to each token's
-	// containers at every resolution; Prefetch replaces it with one answering from a
-	// batched read.
+	// containers at every resolution: set by Prefetch to one answering from a
+	// batched read, else made at the first token ref.
 	tokenRef expr.Resolver
 	// parsed holds the templates Prefetch parsed, by text.
 	parsed map[string]*expr.Template
@@ -289,7 +287,13 @@ func (t *callTokens) Evaluate(ctx context.Context, src string, scope *proxy.Scop
 			t.mu.Unlock()
 			return nil, fmt.Errorf("a request may use at most %d tokens", tokens.MaxPerRequest)
 		}
+		if t.seen == nil {
+			t.seen = map[string]bool{}
+		}
 		t.seen[ref.Name] = true
+		if t.tokenRef == nil {
+			t.tokenRef = t.s.cfg.Tokens.Resolver(t.s.cfg.System.TenantID, t.access())
+		}
 		tokenRef := t.tokenRef
 		t.mu.Unlock()
 		return tokenRef(ctx, ref)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // message is a request or response as the transforms see it: headers and the raw
@@ -67,6 +68,19 @@ func (m *message) value() any {
 		}
 	}
 	return string(m.body)
+}
+
+// valueJSON is value encoded as JSON. A JSON body that parses is used as it is,
+// without decoding and encoding it again (its key order kept).
+func (m *message) valueJSON() json.RawMessage {
+	if len(m.body) > 0 && m.kind() == kindJSON && json.Valid(m.body) && utf8.Valid(m.body) {
+		return m.body
+	}
+	b, err := json.Marshal(m.value())
+	if err != nil { // the values of value() always encode
+		return json.RawMessage("null")
+	}
+	return b
 }
 
 // headerMap is the headers as transform code sees them: one string per name.
@@ -246,9 +260,11 @@ func jsonExprStrings(doc []byte) ([]jsonString, error) {
 		if !bytes.Contains(lit, []byte("{{")) && !bytes.Contains(lit, []byte(`\u`)) {
 			continue
 		}
-		var s string
-		if err := json.Unmarshal(lit, &s); err != nil {
-			return nil, err
+		s := string(lit[1 : len(lit)-1]) // no escapes: the text is the bytes between the quotes
+		if bytes.IndexByte(lit, '\\') >= 0 {
+			if err := json.Unmarshal(lit, &s); err != nil {
+				return nil, err
+			}
 		}
 		if hasExpr(s) {
 			out = append(out, jsonString{start, end, s})

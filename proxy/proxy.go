@@ -18,6 +18,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reactord/reactord/auth"
@@ -98,6 +100,9 @@ type Proxy struct {
 	cfg    Config
 	client *http.Client
 	log    *slog.Logger
+	// regexps holds compiled mask expressions by source; nregexps counts them.
+	regexps  sync.Map
+	nregexps atomic.Int64
 }
 
 // New returns a Proxy.

@@ -219,8 +219,8 @@ func applyTokenize(ctx context.Context, p *Proxy, s *step) (*Response, error) {
 	return nil, p.tokenize(ctx, s.c, s.ph, s.o, s.m, s.scope)
 }
 
-func applyMask(_ context.Context, _ *Proxy, s *step) (*Response, error) {
-	mask(s.t, s.m)
+func applyMask(_ context.Context, p *Proxy, s *step) (*Response, error) {
+	p.mask(s.t, s.m)
 	return nil, nil
 }
 
@@ -318,11 +318,11 @@ func (p *Proxy) tokenize(ctx context.Context, c *Call, ph phase, o options, m *m
 }
 
 // mask replaces each character a matcher selects with the replacement.
-func mask(t store.ProxyTransform, m *message) {
+func (p *Proxy) mask(t store.ProxyTransform, m *message) {
 	repl, _ := utf8.DecodeRuneInString(t.Replacement)
 	switch t.Matcher {
 	case MatcherRegex:
-		re, err := regexp.Compile(t.Expression)
+		re, err := p.regexp(t.Expression)
 		if err != nil {
 			return // validated at create
 		}
@@ -330,6 +330,22 @@ func mask(t store.ProxyTransform, m *message) {
 	case MatcherChaseStratusPAN:
 		m.body = maskGroups(panPattern, m.body, repl, luhn)
 	}
+}
+
+// maxRegexps bounds the compiled mask expressions a Proxy keeps.
+const maxRegexps = 1024
+
+// regexp returns expr compiled, compiling each expression once (up to maxRegexps of
+// them): a *regexp.Regexp is safe for concurrent use and depends on nothing but expr.
+func (p *Proxy) regexp(expr string) (*regexp.Regexp, error) {
+	if re, ok := p.regexps.Load(expr); ok {
+		return re.(*regexp.Regexp), nil
+	}
+	re, err := regexp.Compile(expr)
+	if err == nil && p.nregexps.Add(1) <= maxRegexps {
+		p.regexps.Store(expr, re)
+	}
+	return re, err
 }
 
 // panPattern finds the candidate card numbers of a Chase Stratus response: runs of
@@ -418,11 +434,10 @@ func appendJSON(m *message, location string, v any) error {
 func (p *Proxy) code(ctx context.Context, c *Call, ph phase, i int, t store.ProxyTransform, m *message) (*Response, error) {
 	req := scheduler.NewRequest(TransformID(c.Proxy.ID, string(ph), i), t.Bundle, t.Runtime, c.Proxy.Configuration)
 	req.TraceID, req.WantResult = c.TraceID, true
-	// node-bt's req.args and node22's event.req: the message, and for a request
-	// its method, path (after /proxy) and query.
-	args := map[string]any{"body": m.value(), "headers": m.headerMap()}
+	base := codeArgs{Body: m.valueJSON(), Headers: m.headerMap()}
+	var args any = base
 	if ph == phaseRequest {
-		args["method"], args["path"], args["query"] = c.Method, c.Path, c.RawQuery
+		args = codeRequestArgs{base, c.Method, c.Path, c.RawQuery}
 	}
 	raw, err := json.Marshal(args)
 	if err != nil {
@@ -446,6 +461,20 @@ func (p *Proxy) code(ctx context.Context, c *Call, ph phase, i int, t store.Prox
 		}
 	}
 	return nil, m.replace(reply.Result)
+}
+
+// codeArgs is a code transform's input (node-bt's req.args, node22's event.req):
+// the message, and for a request its method, path (after /proxy) and query.
+type codeArgs struct {
+	Body    json.RawMessage   `json:"body"`
+	Headers map[string]string `json:"headers"`
+}
+
+type codeRequestArgs struct {
+	codeArgs
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Query  string `json:"query"`
 }
 
 // skipResponse is Basis Theory's "Skip Proxy Request": a request transform that

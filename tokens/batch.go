@@ -85,6 +85,20 @@ func (b *batcher) subscribe() error {
 // kvSubject is a record key's subject in the bucket stream.
 func kvSubject(key string) string { return "$KV." + Bucket + "." + key }
 
+// directGetRequest appends to buf a direct get of subject's latest message without
+// its headers.
+func directGetRequest(buf []byte, subject string) []byte {
+	buf = append(buf, `{"no_hdr":true,"last_by_subj":`...)
+	for i := 0; i < len(subject); i++ {
+		if c := subject[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			q, _ := json.Marshal(subject) // a string always encodes
+			return append(append(buf, q...), '}')
+		}
+	}
+	buf = append(append(append(buf, '"'), subject...), '"')
+	return append(buf, '}')
+}
+
 // get returns the latest payload of each subject, by index in subjects: nil when it
 // has none, empty for a deletion marker.
 func (b *batcher) get(ctx context.Context, subjects []string) ([][]byte, error) {
@@ -101,15 +115,13 @@ func (b *batcher) get(ctx context.Context, subjects []string) ([][]byte, error) 
 		delete(b.waiting, read)
 		b.mu.Unlock()
 	}()
+	reply := make([]byte, 0, len(b.inbox)+len(read)+4)
+	reply = append(append(reply, b.inbox...), read...)
+	reply = append(reply, '.')
+	var req []byte
 	for i, subj := range subjects {
-		req, err := json.Marshal(struct {
-			LastFor   string `json:"last_by_subj"`
-			NoHeaders bool   `json:"no_hdr"`
-		}{subj, true})
-		if err != nil {
-			return nil, err
-		}
-		if err := b.nc.PublishRequest(b.subject, b.inbox+read+"."+strconv.Itoa(i), req); err != nil {
+		req = directGetRequest(req[:0], subj)
+		if err := b.nc.PublishRequest(b.subject, string(strconv.AppendInt(reply, int64(i), 10)), req); err != nil {
 			return nil, err
 		}
 	}

@@ -307,7 +307,7 @@ func (p *Proxy) forward(ctx context.Context, c *Call, m *message) (*destinationR
 	if err != nil {
 		return nil, &Error{Status: 400, Title: "Bad Request", Detail: "cannot build the destination request: " + err.Error()}
 	}
-	req.Header = m.header.Clone()
+	req.Header = m.header // the message's own map, not the caller's (see forwardable)
 	// Basis Theory's reserved headers choose the destination call's Keep-Alive and
 	// Connection, which are otherwise hop-by-hop and never forwarded.
 	if v := c.Header.Get("BT-PROXY-KEEP-ALIVE"); v != "" {
@@ -325,7 +325,7 @@ func (p *Proxy) forward(ctx context.Context, c *Call, m *message) (*destinationR
 	if resp.ContentLength > p.cfg.MaxResponse {
 		return nil, Errorf(502, "the destination's response body exceeds %d bytes", p.cfg.MaxResponse)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, p.cfg.MaxResponse+1))
+	data, err := readAll(resp.Body, resp.ContentLength, p.cfg.MaxResponse+1)
 	if err != nil {
 		return nil, p.failure(ctx, cctx, err)
 	}
@@ -339,6 +339,31 @@ func (p *Proxy) forward(ctx context.Context, c *Call, m *message) (*destinationR
 		}
 	}
 	return &destinationResponse{status: resp.StatusCode, msg: &message{header: h, body: data}}, nil
+}
+
+// readAll is io.ReadAll of at most max bytes of r, with room for size (the
+// Content-Length, -1 when unknown) from the start.
+func readAll(r io.Reader, size, max int64) ([]byte, error) {
+	if size < 0 || size >= max {
+		size = 512
+	}
+	b := make([]byte, 0, size+1) // +1: the read that sees EOF needs no growth
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if int64(len(b)) >= max {
+			return b[:max], nil
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // failure maps a destination error to the proxy error the caller sees.

@@ -455,13 +455,29 @@ func (p *Proxy) code(ctx context.Context, c *Call, ph phase, i int, t store.Prox
 	if rt.Outcome(reply.Outcome) != rt.OK {
 		return nil, &Error{Status: reply.Status, Body: reply.Body}
 	}
+	// One decoding of the result serves both readings of it.
+	var out transformResult
+	if json.Unmarshal(reply.Result, &out) != nil {
+		return nil, errNotAnObject
+	}
 	if ph == phaseRequest {
-		if resp, err := skipResponse(reply.Result); resp != nil || err != nil {
+		if resp, err := skipResponse(out.Response); resp != nil || err != nil {
 			return resp, err
 		}
 	}
-	return nil, m.replace(reply.Result)
+	return nil, m.set(out)
 }
+
+// transformResult is what a transform returns: { body, headers }, or, from a
+// request transform, { response: { status, headers, body } }.
+type transformResult struct {
+	Response json.RawMessage `json:"response"`
+	Body     json.RawMessage `json:"body"`
+	Headers  json.RawMessage `json:"headers"`
+}
+
+var errNotAnObject = &Error{Status: 500, Title: "Reactor Runtime Error", Type: "reactor_runtime_error",
+	Detail: "a transform must return an object { body, headers }"}
 
 // codeArgs is a code transform's input (node-bt's req.args, node22's event.req):
 // the message, and for a request its method, path (after /proxy) and query.
@@ -481,19 +497,17 @@ type codeRequestArgs struct {
 // returns { response: { status, headers, body } } answers the call with it, and
 // the destination is not called. status defaults to 200 (statusCode is accepted
 // too); the body is sent as a string as is, anything else as JSON.
-func skipResponse(result json.RawMessage) (*Response, error) {
-	var out struct {
-		Response json.RawMessage `json:"response"`
-	}
-	if json.Unmarshal(result, &out) != nil || len(out.Response) == 0 || bytes.Equal(out.Response, []byte("null")) {
+func skipResponse(response json.RawMessage) (*Response, error) {
+	if len(response) == 0 || bytes.Equal(response, []byte("null")) {
 		return nil, nil
 	}
 	var r struct {
 		Status     *int            `json:"status"`
 		StatusCode *int            `json:"statusCode"`
 		Body       json.RawMessage `json:"body"`
+		Headers    json.RawMessage `json:"headers"`
 	}
-	if err := json.Unmarshal(out.Response, &r); err != nil {
+	if err := json.Unmarshal(response, &r); err != nil {
 		return nil, &Error{Status: 500, Title: "Reactor Runtime Error", Type: "reactor_runtime_error",
 			Detail: "a transform's response must be an object { status, headers, body }"}
 	}
@@ -509,7 +523,7 @@ func skipResponse(result json.RawMessage) (*Response, error) {
 			Detail: fmt.Sprintf("a transform's response status must be 100 to 599, not %d", status)}
 	}
 	m := &message{header: http.Header{}}
-	if err := m.replace(out.Response); err != nil {
+	if err := m.set(transformResult{Body: r.Body, Headers: r.Headers}); err != nil {
 		return nil, err
 	}
 	if m.header.Get("Content-Type") == "" && len(r.Body) > 0 && r.Body[0] != '"' && !bytes.Equal(r.Body, []byte("null")) {
@@ -518,17 +532,9 @@ func skipResponse(result json.RawMessage) (*Response, error) {
 	return &Response{Status: status, Header: m.header, Body: m.body}, nil
 }
 
-// replace sets the message from a transform's { body, headers } result. A missing
+// set sets the message from a transform's { body, headers } result. A missing
 // member keeps the current value; a string body is sent as is, anything else as JSON.
-func (m *message) replace(result json.RawMessage) error {
-	var out struct {
-		Body    json.RawMessage `json:"body"`
-		Headers json.RawMessage `json:"headers"`
-	}
-	if err := json.Unmarshal(result, &out); err != nil {
-		return &Error{Status: 500, Title: "Reactor Runtime Error", Type: "reactor_runtime_error",
-			Detail: "a transform must return an object { body, headers }"}
-	}
+func (m *message) set(out transformResult) error {
 	if len(out.Headers) > 0 && !bytes.Equal(out.Headers, []byte("null")) {
 		var hs map[string]any
 		if err := json.Unmarshal(out.Headers, &hs); err != nil {

@@ -164,7 +164,7 @@ func (s *Store) readMany(ctx context.Context, tenantID string, ids []string) (ma
 	bySubject := make(map[string]string, len(ids))
 	subjects := make([]string, 0, len(ids))
 	for _, id := range ids {
-		if !idRE.MatchString(id) {
+		if !validID(id) {
 			continue
 		}
 		subj := kvSubject(recordKey(tenantID, id))
@@ -201,7 +201,7 @@ func (s *Store) readMany(ctx context.Context, tenantID string, ids []string) (ma
 // lookup is Get for resolving refs: one direct get of the record without its stored
 // headers (see batcher), when the bucket answers those.
 func (s *Store) lookup(ctx context.Context, tenantID, id string) (*Token, error) {
-	if s.batch == nil || !idRE.MatchString(id) {
+	if s.batch == nil || !validID(id) {
 		return s.Get(ctx, tenantID, id)
 	}
 	values, err := s.batch.get(ctx, []string{kvSubject(recordKey(tenantID, id))})

@@ -304,7 +304,7 @@ func (s *Store) prepare(ctx context.Context, r CreateRequest) (*Token, error) {
 	}
 	if t.ID == "" {
 		t.ID = uuid.NewString()
-	} else if !idRE.MatchString(t.ID) {
+	} else if !validID(t.ID) {
 		errs.add("id", "must be 1 to 200 letters, digits, '-' or '_'")
 	}
 	if r.ExpiresAt != "" {
@@ -436,7 +436,7 @@ func (s *Store) Get(ctx context.Context, tenantID, id string) (*Token, error) {
 
 // read is Get, also returning the record's revision.
 func (s *Store) read(ctx context.Context, tenantID, id string) (*Token, uint64, error) {
-	if !idRE.MatchString(id) {
+	if !validID(id) {
 		return nil, 0, ErrNotFound
 	}
 	e, err := s.kv.Get(ctx, recordKey(tenantID, id))
@@ -456,26 +456,26 @@ func (s *Store) read(ctx context.Context, tenantID, id string) (*Token, uint64, 
 // open decodes a stored record and unseals its data; an expired token is deleted and
 // reads as ErrNotFound.
 func (s *Store) open(ctx context.Context, tenantID, id string, value []byte) (*Token, error) {
-	var rec record
-	if err := recordJSON.Unmarshal(value, &rec); err != nil {
+	rec := new(record)
+	if err := recordJSON.Unmarshal(value, rec); err != nil {
 		return nil, fmt.Errorf("tokens: corrupt record %s: %w", id, err)
 	}
 	if rec.ExpiresAt != nil && !rec.ExpiresAt.After(s.now()) {
 		s.Delete(ctx, tenantID, id) // best effort; it reads as gone either way
 		return nil, ErrNotFound
 	}
-	t := rec.Token
+	t := &rec.Token // one allocation for the record and the token
 	t.blind = rec.Blind
 	var err error
 	if t.Data, err = s.key.Open(rec.Sealed, aad(tenantID, id)); err != nil {
 		return nil, fmt.Errorf("tokens: token %s: %w", id, err)
 	}
-	return &t, nil
+	return t, nil
 }
 
 // Delete removes a token; a missing one is ErrNotFound.
 func (s *Store) Delete(ctx context.Context, tenantID, id string) error {
-	if !idRE.MatchString(id) {
+	if !validID(id) {
 		return ErrNotFound
 	}
 	k := recordKey(tenantID, id)

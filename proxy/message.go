@@ -37,7 +37,16 @@ const (
 )
 
 func (m *message) kind() bodyKind {
-	mt, _, _ := mime.ParseMediaType(m.header.Get("Content-Type"))
+	ct := m.header.Get("Content-Type")
+	switch ct { // the common forms, without parsing
+	case "application/json", "application/json; charset=utf-8":
+		return kindJSON
+	case "application/x-www-form-urlencoded":
+		return kindForm
+	case "":
+		return kindText
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
 	switch {
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
 		return kindJSON

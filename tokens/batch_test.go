@@ -116,3 +116,41 @@ func TestReadMany(t *testing.T) {
 		t.Errorf("another tenant: %v %v", got, err)
 	}
 }
+
+// TestBatchConcurrent: concurrent batched reads each get their own tokens' data.
+func TestBatchConcurrent(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	const readers, per = 8, 5
+	refs := make([][]expr.Ref, readers)
+	for r := range readers {
+		for i := range per {
+			tok, err := s.Create(ctx, req("token", fmt.Sprintf(`"reader %d value %d"`, r, i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			refs[r] = append(refs[r], expr.Ref{Name: tok.ID})
+		}
+	}
+	errs := make(chan error, readers)
+	for r := range readers {
+		go func() {
+			for range 20 {
+				resolve := s.BatchResolver(ctx, tenant, refs[r])
+				for i, ref := range refs[r] {
+					v, err := resolve(ctx, ref)
+					if want := fmt.Sprintf(`"reader %d value %d"`, r, i); err != nil || string(v.(json.RawMessage)) != want {
+						errs <- fmt.Errorf("reader %d token %d: %v %v, want %s", r, i, v, err, want)
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range readers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

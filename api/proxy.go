@@ -223,10 +223,10 @@ type callTokens struct {
 func (t *callTokens) access() tokens.Allow { return invoke.TokenAccess(t.p, permTokenUse) }
 
 // Prefetch implements proxy.Tokens: it parses texts, keeping the templates for
-// Evaluate, and reads the tokens they refer to in one request to the token bucket,
-// so that detokenizing many tokens costs about one store read instead of one each.
-// It only reads: the token:use check on each token's containers runs as each is
-// evaluated.
+// Evaluate, and reads the tokens they refer to together (tokens.BatchResolver), so
+// that detokenizing many tokens costs about one store round trip instead of one
+// each. It only reads: the token:use check on each token's containers runs as each
+// is evaluated.
 func (t *callTokens) Prefetch(ctx context.Context, texts []string) {
 	if !t.p.Can(permTokenUse) {
 		return // evaluating refuses any token

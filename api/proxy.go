@@ -132,16 +132,6 @@ func (s *Server) proxyCall(w http.ResponseWriter, r *http.Request) (*proxy.Call,
 	c.Body = body
 	if ct := s.proxyTokens(caller); ct != nil {
 		c.Tokens = ct
-		if (c.Proxy == nil || !c.Proxy.DisableDetokenization) && caller.Can(permTokenUse) {
-			texts := []string{string(body)}
-			if plain, err := url.QueryUnescape(string(body)); err == nil {
-				texts = append(texts, plain)
-			}
-			for _, vs := range r.Header {
-				texts = append(texts, vs...)
-			}
-			ct.prefetch(r.Context(), texts...)
-		}
 	}
 	return c, nil
 }
@@ -208,7 +198,7 @@ func (s *Server) proxyTokens(p auth.Principal) *callTokens {
 	if s.cfg.Tokens == nil {
 		return nil
 	}
-	return &callTokens{s: s, p: p, appID: p.ApplicationID, seen: map[string]bool{}, cache: map[string]any{}}
+	return &callTokens{s: s, p: p, appID: p.ApplicationID}
 }
 
 // callTokens is one proxy call's token access, bound to the permissions of who the
@@ -220,55 +210,60 @@ type callTokens struct {
 	appID string
 	mu    sync.Mutex
 	seen  map[string]bool
-	cache map[string]any // token refs resolved ahead by prefetch
+	// tokenRef resolves token refs, checking token:use access to each token's
+	// containers at every resolution: set by Prefetch to one answering from a
+	// batched read, else made at the first token ref.
+	tokenRef expr.Resolver
+	// parsed holds the templates Prefetch parsed, by text.
+	parsed map[string]*expr.Template
 }
 
-// prefetch resolves, concurrently, the token refs that texts (the raw body, its
-// form-decoded form, header values) appear to hold, so that detokenizing many tokens
-// costs about one store read instead of one each. It is best effort: what it misses
-// or fails to resolve is resolved, and reported, when evaluated.
-func (t *callTokens) prefetch(ctx context.Context, texts ...string) {
+// access is the per-token check of detokenizing: token:use on the token's
+// containers (the caller's access rules).
+func (t *callTokens) access() tokens.Allow { return invoke.TokenAccess(t.p, permTokenUse) }
+
+// Prefetch implements proxy.Tokens: it parses texts, keeping the templates for
+// Evaluate, and reads the tokens they refer to together (tokens.BatchResolver), so
+// that detokenizing many tokens costs about one store round trip instead of one
+// each. It only reads: the token:use check on each token's containers runs as each
+// is evaluated.
+func (t *callTokens) Prefetch(ctx context.Context, texts []string) {
+	if !t.p.Can(permTokenUse) {
+		return // evaluating refuses any token
+	}
 	refs := map[string]expr.Ref{}
+	parsed := make(map[string]*expr.Template, len(texts))
 	for _, text := range texts {
-		if !strings.Contains(text, "{{") {
-			continue
-		}
 		tpl, err := expr.ParseTemplate(text)
 		if err != nil {
-			continue
+			continue // reported by Evaluate
 		}
+		parsed[text] = tpl
 		for _, e := range tpl.Exprs() {
 			if r := e.Ref; !r.Keyed && r.Name != "req" && r.Name != "res" {
-				refs[r.String()] = r
+				refs[r.Name] = r
 			}
 		}
 	}
-	if len(refs) < 2 || len(refs) > tokens.MaxPerRequest {
-		return
+	var batched expr.Resolver
+	if len(refs) >= 2 && len(refs) <= tokens.MaxPerRequest {
+		list := make([]expr.Ref, 0, len(refs))
+		for _, r := range refs {
+			list = append(list, r)
+		}
+		batched = t.s.cfg.Tokens.BatchResolver(ctx, t.s.cfg.System.TenantID, list, t.access())
 	}
-	resolve := t.s.cfg.Tokens.Resolver(t.s.cfg.System.TenantID, invoke.TokenAccess(t.p, permTokenUse))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for key, ref := range refs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if v, err := resolve(ctx, ref); err == nil {
-				t.mu.Lock()
-				t.cache[key] = v
-				t.mu.Unlock()
-			}
-		}()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.parsed = parsed
+	if batched != nil {
+		t.tokenRef = batched
 	}
-	wg.Wait()
 }
 
 // Evaluate implements proxy.Tokens: req.*, res.* and transform_identifier refs
 // resolve in scope, any other ref is a token of the tenant.
 func (t *callTokens) Evaluate(ctx context.Context, src string, scope *proxy.Scope) (any, error) {
-	tokenRef := t.s.cfg.Tokens.Resolver(t.s.cfg.System.TenantID, invoke.TokenAccess(t.p, permTokenUse))
 	resolve := func(ctx context.Context, ref expr.Ref) (any, error) {
 		if scope != nil {
 			switch {
@@ -292,15 +287,22 @@ func (t *callTokens) Evaluate(ctx context.Context, src string, scope *proxy.Scop
 			t.mu.Unlock()
 			return nil, fmt.Errorf("a request may use at most %d tokens", tokens.MaxPerRequest)
 		}
-		t.seen[ref.Name] = true
-		v, ok := t.cache[ref.String()]
-		t.mu.Unlock()
-		if ok {
-			return v, nil
+		if t.seen == nil {
+			t.seen = map[string]bool{}
 		}
+		t.seen[ref.Name] = true
+		if t.tokenRef == nil {
+			t.tokenRef = t.s.cfg.Tokens.Resolver(t.s.cfg.System.TenantID, t.access())
+		}
+		tokenRef := t.tokenRef
+		t.mu.Unlock()
 		return tokenRef(ctx, ref)
 	}
-	v, err := expr.EvalString(ctx, src, resolve)
+	tpl, err := t.template(src)
+	var v any
+	if err == nil {
+		v, err = tpl.Eval(ctx, resolve)
+	}
 	if errors.Is(err, errNoTokenUse) {
 		if t.p.ApplicationID == "" {
 			return nil, proxy.Errorf(http.StatusForbidden, "this proxy requires no authentication and has no application, so it detokenizes nothing; attach a public or private application with token:use")
@@ -318,6 +320,17 @@ func (t *callTokens) Evaluate(ctx context.Context, src string, scope *proxy.Scop
 		return nil, err
 	}
 	return v, nil
+}
+
+// template is src parsed, by Prefetch or now.
+func (t *callTokens) template(src string) (*expr.Template, error) {
+	t.mu.Lock()
+	tpl, ok := t.parsed[src]
+	t.mu.Unlock()
+	if ok {
+		return tpl, nil
+	}
+	return expr.ParseTemplate(src)
 }
 
 // Tokenize implements proxy.Tokens: one token created by the call's application,

@@ -87,8 +87,11 @@ func (r AccessRule) covers(id string, containers []string) bool {
 	if len(r.Conditions) == 0 || string(r.Conditions) == "null" {
 		return true
 	}
-	var conds []struct{ Attribute, Operator, Value string }
-	if json.Unmarshal(r.Conditions, &conds) != nil {
+	conds, ok := r.conds, r.parsed
+	if !ok {
+		conds, ok = parseConditions(r.Conditions)
+	}
+	if !ok {
 		return false // unreadable conditions grant nothing
 	}
 	for _, c := range conds {
@@ -138,6 +141,19 @@ type AccessRule struct {
 	Conditions  json.RawMessage `json:"conditions,omitempty"`
 	Transform   string          `json:"transform,omitempty"`
 	Permissions []string        `json:"permissions"`
+
+	// conds are Conditions decoded once, by Of, when parsed; a principal checks
+	// them for every token it uses.
+	conds  []condition
+	parsed bool
+}
+
+// condition is one of an access rule's conditions.
+type condition struct{ Attribute, Operator, Value string }
+
+// parseConditions decodes a rule's conditions; ok is false when they are unreadable.
+func parseConditions(raw json.RawMessage) (conds []condition, ok bool) {
+	return conds, json.Unmarshal(raw, &conds) == nil
 }
 
 // Of returns an application's principal.
@@ -146,6 +162,9 @@ func Of(a *store.Application) Principal {
 	var rules []AccessRule
 	json.Unmarshal(a.Rules, &rules) // validated when stored
 	slices.SortStableFunc(rules, func(x, y AccessRule) int { return x.Priority - y.Priority })
+	for i := range rules {
+		rules[i].conds, rules[i].parsed = parseConditions(rules[i].Conditions)
+	}
 	p.rules = rules
 	for _, rule := range rules {
 		for _, perm := range rule.Permissions {

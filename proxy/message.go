@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // message is a request or response as the transforms see it: headers and the raw
@@ -36,7 +37,16 @@ const (
 )
 
 func (m *message) kind() bodyKind {
-	mt, _, _ := mime.ParseMediaType(m.header.Get("Content-Type"))
+	ct := m.header.Get("Content-Type")
+	switch ct { // the common forms, without parsing
+	case "application/json", "application/json; charset=utf-8":
+		return kindJSON
+	case "application/x-www-form-urlencoded":
+		return kindForm
+	case "":
+		return kindText
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
 	switch {
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
 		return kindJSON
@@ -69,6 +79,19 @@ func (m *message) value() any {
 	return string(m.body)
 }
 
+// valueJSON is value encoded as JSON. A JSON body that parses is used as it is,
+// without decoding and encoding it again (its key order kept).
+func (m *message) valueJSON() json.RawMessage {
+	if len(m.body) > 0 && m.kind() == kindJSON && json.Valid(m.body) && utf8.Valid(m.body) {
+		return m.body
+	}
+	b, err := json.Marshal(m.value())
+	if err != nil { // the values of value() always encode
+		return json.RawMessage("null")
+	}
+	return b
+}
+
 // headerMap is the headers as transform code sees them: one string per name.
 func (m *message) headerMap() map[string]string {
 	out := make(map[string]string, len(m.header))
@@ -97,79 +120,97 @@ func hasExpr(s string) bool { return strings.Contains(s, "{{") }
 // detokenize replaces the {{ }} expressions of the body and headers with token data.
 // JSON bodies keep their layout: only string literals holding an expression are
 // rewritten, and one that is exactly an expression becomes the token's JSON value.
+// Every text to evaluate is found first and handed to the token service's Prefetch,
+// so that it can read the tokens they refer to together.
 func (m *message) detokenize(ctx context.Context, tokens Tokens) error {
-	eval := func(s string) (any, error) {
-		if tokens == nil {
-			return nil, Errorf(400, "the expression in %q cannot be evaluated: tokens are not available in this deployment", s)
-		}
-		return tokens.Evaluate(ctx, s, nil)
+	type headerValue struct {
+		key string
+		i   int
 	}
+	var texts []string
+	var headers []headerValue
 	for k, vs := range m.header {
 		for i, v := range vs {
-			if !hasExpr(v) {
-				continue
+			if hasExpr(v) {
+				headers = append(headers, headerValue{k, i})
+				texts = append(texts, v)
 			}
-			out, err := eval(v)
+		}
+	}
+	kind := m.kind()
+	var strs []jsonString
+	var form []formValue
+	wholeBody := false
+	switch {
+	case kind != kindForm && !bytes.Contains(m.body, []byte("{{")):
+		// Form values hold expressions URL-encoded; the others are cheap to rule out.
+	case kind == kindJSON && json.Valid(m.body):
+		var err error
+		if strs, err = jsonExprStrings(m.body); err != nil {
+			return err
+		}
+		for _, s := range strs {
+			texts = append(texts, s.text)
+		}
+	case kind == kindForm:
+		form = formExprValues(m.body)
+		for _, f := range form {
+			texts = append(texts, f.text)
+		}
+	default: // text, or JSON that does not parse: detokenized as text
+		wholeBody = true
+		texts = append(texts, string(m.body))
+	}
+	if len(texts) == 0 {
+		return nil
+	}
+	if tokens == nil {
+		return Errorf(400, "the expression in %q cannot be evaluated: tokens are not available in this deployment", texts[0])
+	}
+	tokens.Prefetch(ctx, texts)
+	for i, h := range headers {
+		out, err := tokens.Evaluate(ctx, texts[i], nil)
+		if err != nil {
+			return err
+		}
+		m.header[h.key][h.i] = text(out)
+	}
+	texts = texts[len(headers):]
+	switch {
+	case len(strs) > 0:
+		out := make([]byte, 0, len(m.body)+len(m.body)/2)
+		last := 0
+		for _, s := range strs {
+			v, err := tokens.Evaluate(ctx, s.text, nil)
 			if err != nil {
 				return err
 			}
-			vs[i] = text(out)
-		}
-		m.header[k] = vs
-	}
-	kind := m.kind()
-	// Form values hold expressions URL-encoded; the others are cheap to rule out.
-	if kind != kindForm && !bytes.Contains(m.body, []byte("{{")) {
-		return nil
-	}
-	var err error
-	switch kind {
-	case kindJSON:
-		m.body, err = rewriteJSONStrings(m.body, func(s string) ([]byte, error) {
-			v, err := eval(s)
+			b, err := json.Marshal(v)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			return json.Marshal(v)
-		})
-		if err != nil && !isProxyError(err) {
-			// Not valid JSON after all: detokenize it as text.
-			m.body, err = m.detokenizeText(eval)
+			out = append(append(out, m.body[last:s.start]...), b...)
+			last = s.end
 		}
-	case kindForm:
-		m.body, err = detokenizeForm(m.body, eval)
-	default:
-		m.body, err = m.detokenizeText(eval)
-	}
-	return err
-}
-
-func (m *message) detokenizeText(eval func(string) (any, error)) ([]byte, error) {
-	v, err := eval(string(m.body))
-	if err != nil {
-		return nil, err
-	}
-	return []byte(text(v)), nil
-}
-
-func detokenizeForm(body []byte, eval func(string) (any, error)) ([]byte, error) {
-	pairs := strings.Split(string(body), "&")
-	for i, pair := range pairs {
-		k, v, found := strings.Cut(pair, "=")
-		if !found {
-			continue
+		m.body = append(out, m.body[last:]...)
+	case len(form) > 0:
+		pairs := strings.Split(string(m.body), "&")
+		for _, f := range form {
+			out, err := tokens.Evaluate(ctx, f.text, nil)
+			if err != nil {
+				return err
+			}
+			pairs[f.pair] = f.key + "=" + url.QueryEscape(text(out))
 		}
-		plain, err := url.QueryUnescape(v)
-		if err != nil || !hasExpr(plain) {
-			continue
-		}
-		out, err := eval(plain)
+		m.body = []byte(strings.Join(pairs, "&"))
+	case wholeBody:
+		v, err := tokens.Evaluate(ctx, texts[0], nil)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		pairs[i] = k + "=" + url.QueryEscape(text(out))
+		m.body = []byte(text(v))
 	}
-	return []byte(strings.Join(pairs, "&")), nil
+	return nil
 }
 
 // text renders an evaluated value where only text fits: strings as they are, other
@@ -199,63 +240,80 @@ func isProxyError(err error) bool {
 	return errors.As(err, &pe)
 }
 
-// rewriteJSONStrings replaces every string value (not object keys) holding an
-// expression with what f returns for it, leaving the rest of the document byte for
-// byte.
-func rewriteJSONStrings(doc []byte, f func(string) ([]byte, error)) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	var out bytes.Buffer
-	last := 0 // doc[:last] is already in out
-	// Within an object, tokens alternate key, value; a stack tracks where we are.
-	type frame struct {
-		object bool
-		key    bool // the next token is a key
-	}
-	var stack []frame
-	for {
-		prev := int(dec.InputOffset())
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
+// jsonString is a string value of a JSON document: its place, quotes included, and
+// its text.
+type jsonString struct {
+	start, end int
+	text       string
+}
+
+// jsonExprStrings returns the string values (not object keys) of a valid JSON
+// document that hold an expression, in document order.
+func jsonExprStrings(doc []byte) ([]jsonString, error) {
+	var out []jsonString
+	for i := 0; i < len(doc); i++ {
+		if doc[i] != '"' {
+			continue
 		}
-		if err != nil {
-			return nil, err
+		start, end := i, stringEnd(doc, i)
+		i = end - 1
+		k := end
+		for k < len(doc) && (doc[k] == ' ' || doc[k] == '\t' || doc[k] == '\n' || doc[k] == '\r') {
+			k++
 		}
-		isKey := false
-		if n := len(stack); n > 0 && stack[n-1].object {
-			if _, delim := tok.(json.Delim); !delim || tok == json.Delim('{') || tok == json.Delim('[') {
-				isKey = stack[n-1].key
-				stack[n-1].key = !stack[n-1].key
+		if k < len(doc) && doc[k] == ':' { // an object key
+			continue
+		}
+		lit := doc[start:end]
+		// Escapes can spell the braces; anything else without "{{" has no expression.
+		if !bytes.Contains(lit, []byte("{{")) && !bytes.Contains(lit, []byte(`\u`)) {
+			continue
+		}
+		s := string(lit[1 : len(lit)-1]) // no escapes: the text is the bytes between the quotes
+		if bytes.IndexByte(lit, '\\') >= 0 {
+			if err := json.Unmarshal(lit, &s); err != nil {
+				return nil, err
 			}
 		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, frame{object: true, key: true})
-			continue
-		case json.Delim('['):
-			stack = append(stack, frame{})
-			continue
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-			continue
+		if hasExpr(s) {
+			out = append(out, jsonString{start, end, s})
 		}
-		s, ok := tok.(string)
-		if !ok || isKey || !hasExpr(s) {
-			continue
-		}
-		end := int(dec.InputOffset())
-		start := prev + bytes.IndexByte(doc[prev:end], '"')
-		repl, err := f(s)
-		if err != nil {
-			return nil, err
-		}
-		out.Write(doc[last:start])
-		out.Write(repl)
-		last = end
 	}
-	if last == 0 {
-		return doc, nil
+	return out, nil
+}
+
+// stringEnd returns the index just past the closing quote of the JSON string that
+// starts at doc[i], in a document known to be valid.
+func stringEnd(doc []byte, i int) int {
+	for j := i + 1; j < len(doc); j++ {
+		switch doc[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
 	}
-	out.Write(doc[last:])
-	return out.Bytes(), nil
+	return len(doc)
+}
+
+// formValue is a form value holding an expression: the index of its key=value
+// pair, its key as sent and its decoded text.
+type formValue struct {
+	pair      int
+	key, text string
+}
+
+// formExprValues returns the values of a form body that hold an expression.
+func formExprValues(body []byte) []formValue {
+	var out []formValue
+	for i, pair := range strings.Split(string(body), "&") {
+		k, v, found := strings.Cut(pair, "=")
+		if !found {
+			continue
+		}
+		if plain, err := url.QueryUnescape(v); err == nil && hasExpr(plain) {
+			out = append(out, formValue{i, k, plain})
+		}
+	}
+	return out
 }

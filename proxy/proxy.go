@@ -18,6 +18,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/reactord/reactord/auth"
@@ -37,6 +39,11 @@ type Tokens interface {
 	// references resolve in scope (nil: none); any other reference is a token id.
 	// Errors that are the caller's fault should be *Error (400 or 403).
 	Evaluate(ctx context.Context, s string, scope *Scope) (any, error)
+	// Prefetch is given every text of a message about to be detokenized (header
+	// values, body strings or the body), before they are evaluated one by one, so
+	// that the tokens they refer to can be read together. It is a hint: what it
+	// cannot do is done, and what goes wrong is reported, by Evaluate.
+	Prefetch(ctx context.Context, texts []string)
 	// Tokenize creates a token from a create-token request and returns the created
 	// token (id, type, ...).
 	Tokenize(ctx context.Context, req map[string]any) (map[string]any, error)
@@ -84,11 +91,18 @@ const (
 	DefaultMaxResponse = 10 << 20
 )
 
+// maxIdlePerDestination is how many idle connections to one destination are kept
+// for reuse.
+const maxIdlePerDestination = 128
+
 // Proxy forwards calls. It is safe for concurrent use; create one per process.
 type Proxy struct {
 	cfg    Config
 	client *http.Client
 	log    *slog.Logger
+	// regexps holds compiled mask expressions by source; nregexps counts them.
+	regexps  sync.Map
+	nregexps atomic.Int64
 }
 
 // New returns a Proxy.
@@ -104,7 +118,15 @@ func New(cfg Config) *Proxy {
 	}
 	// The destination's redirects are the caller's to follow, not the proxy's.
 	f := egress.New(cfg.Policy, egress.Options{MaxRedirects: -1, MaxRequestBytes: 1 << 40, MaxResponseBytes: cfg.MaxResponse})
-	return &Proxy{cfg: cfg, client: f.Client(), log: cfg.Logger}
+	client := f.Client()
+	if t, ok := client.Transport.(*http.Transport); ok {
+		// Many callers share few destinations: keep an idle connection for each
+		// concurrent call to a destination instead of the fetch default (8 per host),
+		// past which every call dials (and the policy checks) a new connection.
+		t.MaxIdleConnsPerHost = maxIdlePerDestination
+		t.MaxIdleConns = 4 * maxIdlePerDestination
+	}
+	return &Proxy{cfg: cfg, client: client, log: cfg.Logger}
 }
 
 // Call is one request to proxy.
@@ -285,7 +307,7 @@ func (p *Proxy) forward(ctx context.Context, c *Call, m *message) (*destinationR
 	if err != nil {
 		return nil, &Error{Status: 400, Title: "Bad Request", Detail: "cannot build the destination request: " + err.Error()}
 	}
-	req.Header = m.header.Clone()
+	req.Header = m.header // the message's own map, not the caller's (see forwardable)
 	// Basis Theory's reserved headers choose the destination call's Keep-Alive and
 	// Connection, which are otherwise hop-by-hop and never forwarded.
 	if v := c.Header.Get("BT-PROXY-KEEP-ALIVE"); v != "" {
@@ -303,7 +325,7 @@ func (p *Proxy) forward(ctx context.Context, c *Call, m *message) (*destinationR
 	if resp.ContentLength > p.cfg.MaxResponse {
 		return nil, Errorf(502, "the destination's response body exceeds %d bytes", p.cfg.MaxResponse)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, p.cfg.MaxResponse+1))
+	data, err := readAll(resp.Body, resp.ContentLength, p.cfg.MaxResponse+1)
 	if err != nil {
 		return nil, p.failure(ctx, cctx, err)
 	}
@@ -317,6 +339,31 @@ func (p *Proxy) forward(ctx context.Context, c *Call, m *message) (*destinationR
 		}
 	}
 	return &destinationResponse{status: resp.StatusCode, msg: &message{header: h, body: data}}, nil
+}
+
+// readAll is io.ReadAll of at most max bytes of r, with room for size (the
+// Content-Length, -1 when unknown) from the start.
+func readAll(r io.Reader, size, max int64) ([]byte, error) {
+	if size < 0 || size >= max {
+		size = 512
+	}
+	b := make([]byte, 0, size+1) // +1: the read that sees EOF needs no growth
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if int64(len(b)) >= max {
+			return b[:max], nil
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // failure maps a destination error to the proxy error the caller sees.

@@ -68,6 +68,8 @@ func (tt *tokenTable) Evaluate(_ context.Context, s string, scope *proxy.Scope) 
 	return out.String(), nil
 }
 
+func (tt *tokenTable) Prefetch(context.Context, []string) {}
+
 func (tt *tokenTable) Tokenize(_ context.Context, req map[string]any) (map[string]any, error) {
 	tok := map[string]any{"id": "tok-" + string(rune('a'+len(tt.created))), "type": req["type"], "data": req["data"]}
 	tt.created = append(tt.created, tok)
@@ -114,6 +116,11 @@ func TestForwardAndDetokenize(t *testing.T) {
 		{"form values", "application/x-www-form-urlencoded", `a=%7B%7B+t1+%7D%7D&b=plain`, `a=4242424242424242&b=plain`},
 		{"text", "text/plain", `card {{ t1 }} end`, `card 4242424242424242 end`},
 		{"no expression is sent byte for byte", "application/json", `{"a":  1}`, `{"a":  1}`},
+		{"arrays, nesting, escapes and a key spaced from its colon",
+			"application/json", "[\"{{ t1 }}\", {\"k\\\"{{ t3 }}\" \n : \"{{ t3 }}\", \"esc\": \"\\u007b\\u007b t3 }} \\\"q\\\"\", \"n\": [1, \"{{ t2 }}\"]}, \"plain \\\" {\"]",
+			"[\"4242424242424242\", {\"k\\\"{{ t3 }}\" \n : \"secret\", \"esc\": \"secret \\\"q\\\"\", \"n\": [1, {\"n\":1}]}, \"plain \\\" {\"]"},
+		{"JSON that does not parse is detokenized as text", "application/json", `{"card": "{{ t1 }}"`, `{"card": "4242424242424242"`},
+		{"a form with nothing to replace is sent byte for byte", "application/x-www-form-urlencoded", `a=1&b&c=%7B`, `a=1&b&c=%7B`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -264,3 +271,49 @@ func TestValidateTransforms(t *testing.T) {
 		t.Errorf("valid transforms refused: %v", errs)
 	}
 }
+
+// TestResponseLimit: a destination's body is read up to MaxResponse bytes whether or
+// not it announces its length; one byte more is a 502.
+func TestResponseLimit(t *testing.T) {
+	const limit = 1000
+	dest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		json.Unmarshal([]byte(r.URL.Query().Get("n")), &n)
+		body := strings.Repeat("x", n)
+		if r.URL.Query().Get("chunked") == "" {
+			w.Header().Set("Content-Length", itoa(n))
+			io.WriteString(w, body)
+			return
+		}
+		for len(body) > 0 { // unannounced length, in pieces
+			k := min(len(body), 300)
+			io.WriteString(w, body[:k])
+			w.(http.Flusher).Flush()
+			body = body[k:]
+		}
+	}))
+	t.Cleanup(dest.Close)
+	p := local(proxy.Config{MaxResponse: limit})
+	for _, tc := range []struct {
+		query  string
+		status int
+	}{
+		{"n=0", 200}, {"n=999", 200}, {"n=1000", 200}, {"n=1001", 502},
+		{"n=1&chunked=1", 200}, {"n=1000&chunked=1", 200}, {"n=1001&chunked=1", 502}, {"n=5000&chunked=1", 502},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			var n int
+			json.Unmarshal([]byte(strings.TrimPrefix(strings.Split(tc.query, "&")[0], "n=")), &n)
+			resp, err := p.Do(context.Background(), &proxy.Call{Destination: dest.URL, Method: "GET", RawQuery: tc.query})
+			var pe *proxy.Error
+			switch {
+			case tc.status == 200 && (err != nil || resp.Status != 200 || len(resp.Body) != n):
+				t.Errorf("got %v %v", resp, err)
+			case tc.status != 200 && (!errors.As(err, &pe) || pe.Status != tc.status):
+				t.Errorf("got %v %v, want a %d proxy error", resp, err, tc.status)
+			}
+		})
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

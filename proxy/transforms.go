@@ -219,8 +219,8 @@ func applyTokenize(ctx context.Context, p *Proxy, s *step) (*Response, error) {
 	return nil, p.tokenize(ctx, s.c, s.ph, s.o, s.m, s.scope)
 }
 
-func applyMask(_ context.Context, _ *Proxy, s *step) (*Response, error) {
-	mask(s.t, s.m)
+func applyMask(_ context.Context, p *Proxy, s *step) (*Response, error) {
+	p.mask(s.t, s.m)
 	return nil, nil
 }
 
@@ -318,11 +318,11 @@ func (p *Proxy) tokenize(ctx context.Context, c *Call, ph phase, o options, m *m
 }
 
 // mask replaces each character a matcher selects with the replacement.
-func mask(t store.ProxyTransform, m *message) {
+func (p *Proxy) mask(t store.ProxyTransform, m *message) {
 	repl, _ := utf8.DecodeRuneInString(t.Replacement)
 	switch t.Matcher {
 	case MatcherRegex:
-		re, err := regexp.Compile(t.Expression)
+		re, err := p.regexp(t.Expression)
 		if err != nil {
 			return // validated at create
 		}
@@ -330,6 +330,22 @@ func mask(t store.ProxyTransform, m *message) {
 	case MatcherChaseStratusPAN:
 		m.body = maskGroups(panPattern, m.body, repl, luhn)
 	}
+}
+
+// maxRegexps bounds the compiled mask expressions a Proxy keeps.
+const maxRegexps = 1024
+
+// regexp returns expr compiled, compiling each expression once (up to maxRegexps of
+// them): a *regexp.Regexp is safe for concurrent use and depends on nothing but expr.
+func (p *Proxy) regexp(expr string) (*regexp.Regexp, error) {
+	if re, ok := p.regexps.Load(expr); ok {
+		return re.(*regexp.Regexp), nil
+	}
+	re, err := regexp.Compile(expr)
+	if err == nil && p.nregexps.Add(1) <= maxRegexps {
+		p.regexps.Store(expr, re)
+	}
+	return re, err
 }
 
 // panPattern finds the candidate card numbers of a Chase Stratus response: runs of
@@ -418,11 +434,10 @@ func appendJSON(m *message, location string, v any) error {
 func (p *Proxy) code(ctx context.Context, c *Call, ph phase, i int, t store.ProxyTransform, m *message) (*Response, error) {
 	req := scheduler.NewRequest(TransformID(c.Proxy.ID, string(ph), i), t.Bundle, t.Runtime, c.Proxy.Configuration)
 	req.TraceID, req.WantResult = c.TraceID, true
-	// node-bt's req.args and node22's event.req: the message, and for a request
-	// its method, path (after /proxy) and query.
-	args := map[string]any{"body": m.value(), "headers": m.headerMap()}
+	base := codeArgs{Body: m.valueJSON(), Headers: m.headerMap()}
+	var args any = base
 	if ph == phaseRequest {
-		args["method"], args["path"], args["query"] = c.Method, c.Path, c.RawQuery
+		args = codeRequestArgs{base, c.Method, c.Path, c.RawQuery}
 	}
 	raw, err := json.Marshal(args)
 	if err != nil {
@@ -440,31 +455,59 @@ func (p *Proxy) code(ctx context.Context, c *Call, ph phase, i int, t store.Prox
 	if rt.Outcome(reply.Outcome) != rt.OK {
 		return nil, &Error{Status: reply.Status, Body: reply.Body}
 	}
+	// One decoding of the result serves both readings of it.
+	var out transformResult
+	if json.Unmarshal(reply.Result, &out) != nil {
+		return nil, errNotAnObject
+	}
 	if ph == phaseRequest {
-		if resp, err := skipResponse(reply.Result); resp != nil || err != nil {
+		if resp, err := skipResponse(out.Response); resp != nil || err != nil {
 			return resp, err
 		}
 	}
-	return nil, m.replace(reply.Result)
+	return nil, m.set(out)
+}
+
+// transformResult is what a transform returns: { body, headers }, or, from a
+// request transform, { response: { status, headers, body } }.
+type transformResult struct {
+	Response json.RawMessage `json:"response"`
+	Body     json.RawMessage `json:"body"`
+	Headers  json.RawMessage `json:"headers"`
+}
+
+var errNotAnObject = &Error{Status: 500, Title: "Reactor Runtime Error", Type: "reactor_runtime_error",
+	Detail: "a transform must return an object { body, headers }"}
+
+// codeArgs is a code transform's input (node-bt's req.args, node22's event.req):
+// the message, and for a request its method, path (after /proxy) and query.
+type codeArgs struct {
+	Body    json.RawMessage   `json:"body"`
+	Headers map[string]string `json:"headers"`
+}
+
+type codeRequestArgs struct {
+	codeArgs
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Query  string `json:"query"`
 }
 
 // skipResponse is Basis Theory's "Skip Proxy Request": a request transform that
 // returns { response: { status, headers, body } } answers the call with it, and
 // the destination is not called. status defaults to 200 (statusCode is accepted
 // too); the body is sent as a string as is, anything else as JSON.
-func skipResponse(result json.RawMessage) (*Response, error) {
-	var out struct {
-		Response json.RawMessage `json:"response"`
-	}
-	if json.Unmarshal(result, &out) != nil || len(out.Response) == 0 || bytes.Equal(out.Response, []byte("null")) {
+func skipResponse(response json.RawMessage) (*Response, error) {
+	if len(response) == 0 || bytes.Equal(response, []byte("null")) {
 		return nil, nil
 	}
 	var r struct {
 		Status     *int            `json:"status"`
 		StatusCode *int            `json:"statusCode"`
 		Body       json.RawMessage `json:"body"`
+		Headers    json.RawMessage `json:"headers"`
 	}
-	if err := json.Unmarshal(out.Response, &r); err != nil {
+	if err := json.Unmarshal(response, &r); err != nil {
 		return nil, &Error{Status: 500, Title: "Reactor Runtime Error", Type: "reactor_runtime_error",
 			Detail: "a transform's response must be an object { status, headers, body }"}
 	}
@@ -480,7 +523,7 @@ func skipResponse(result json.RawMessage) (*Response, error) {
 			Detail: fmt.Sprintf("a transform's response status must be 100 to 599, not %d", status)}
 	}
 	m := &message{header: http.Header{}}
-	if err := m.replace(out.Response); err != nil {
+	if err := m.set(transformResult{Body: r.Body, Headers: r.Headers}); err != nil {
 		return nil, err
 	}
 	if m.header.Get("Content-Type") == "" && len(r.Body) > 0 && r.Body[0] != '"' && !bytes.Equal(r.Body, []byte("null")) {
@@ -489,17 +532,9 @@ func skipResponse(result json.RawMessage) (*Response, error) {
 	return &Response{Status: status, Header: m.header, Body: m.body}, nil
 }
 
-// replace sets the message from a transform's { body, headers } result. A missing
+// set sets the message from a transform's { body, headers } result. A missing
 // member keeps the current value; a string body is sent as is, anything else as JSON.
-func (m *message) replace(result json.RawMessage) error {
-	var out struct {
-		Body    json.RawMessage `json:"body"`
-		Headers json.RawMessage `json:"headers"`
-	}
-	if err := json.Unmarshal(result, &out); err != nil {
-		return &Error{Status: 500, Title: "Reactor Runtime Error", Type: "reactor_runtime_error",
-			Detail: "a transform must return an object { body, headers }"}
-	}
+func (m *message) set(out transformResult) error {
 	if len(out.Headers) > 0 && !bytes.Equal(out.Headers, []byte("null")) {
 		var hs map[string]any
 		if err := json.Unmarshal(out.Headers, &hs); err != nil {

@@ -38,7 +38,7 @@ func (s *Store) Associate(ctx context.Context, tenantID, parentID, childID strin
 
 // Dissociate removes an association; a missing one is ErrNotFound.
 func (s *Store) Dissociate(ctx context.Context, tenantID, parentID, childID string) error {
-	if !idRE.MatchString(parentID) || !idRE.MatchString(childID) {
+	if !validID(parentID) || !validID(childID) {
 		return ErrNotFound
 	}
 	k := associationKey(tenantID, parentID, childID)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reactord/reactord/expr"
 	"github.com/reactord/reactord/internal/natsd/natstest"
 	"github.com/reactord/reactord/internal/seal"
 	"github.com/reactord/reactord/tokens"
@@ -150,6 +151,42 @@ func BenchmarkCreate(b *testing.B) {
 				r.SearchIndexes = c.ixs
 				if _, err := s.Create(context.Background(), r); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkResolve10 resolves ten token refs the way the proxy detokenizes a body
+// with ten {{ token }} expressions: "single" reads each token on its own (Resolver),
+// "batch" reads them in one request first (BatchResolver). Each op is the ten.
+func BenchmarkResolve10(b *testing.B) {
+	s, _, _, _ := openWatched(b)
+	ctx := context.Background()
+	var refs []expr.Ref
+	for i := range 10 {
+		tok, err := s.Create(ctx, req("token", fmt.Sprintf(`"secret value %d"`, i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		refs = append(refs, expr.Ref{Name: tok.ID})
+	}
+	allow := func(*tokens.Token) error { return nil }
+	for _, c := range []struct {
+		name     string
+		resolver func() expr.Resolver
+	}{
+		{"single", func() expr.Resolver { return s.Resolver(tenant, allow) }},
+		{"batch", func() expr.Resolver { return s.BatchResolver(ctx, tenant, refs, allow) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r := c.resolver()
+				for _, ref := range refs {
+					if _, err := r(ctx, ref); err != nil {
+						b.Fatal(err)
+					}
 				}
 			}
 		})

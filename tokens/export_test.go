@@ -32,3 +32,8 @@ func IndexClosed(s *Store) <-chan struct{} {
 	}
 	return nil
 }
+
+// ReadMany is the batched read BatchResolver starts from.
+func ReadMany(ctx context.Context, s *Store, tenantID string, ids []string) (map[string]*Token, error) {
+	return s.readMany(ctx, tenantID, ids)
+}

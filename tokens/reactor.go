@@ -45,22 +45,27 @@ func (s *Store) Resolver(tenantID string, allow ...Allow) expr.Resolver {
 		if r.Keyed {
 			return nil, fmt.Errorf("%s is not a token reference", r)
 		}
-		t, err := s.Get(ctx, tenantID, r.Name)
+		t, err := s.lookup(ctx, tenantID, r.Name)
 		if err != nil {
 			return nil, err
 		}
-		if err := allowed(t, allow); err != nil {
-			return nil, fmt.Errorf("token %s: %w", r.Name, err)
-		}
-		if len(r.Path) == 0 {
-			return t.Data, nil // verbatim, key order kept
-		}
-		v, err := decode(t.Data)
-		if err != nil {
-			return nil, fmt.Errorf("token %s: %w", r.Name, err)
-		}
-		return expr.Lookup(v, r.Path...), nil
+		return resolved(t, r, allow)
 	}
+}
+
+// resolved is what ref r resolves to in token t, once every allow lets the caller use it.
+func resolved(t *Token, r expr.Ref, allow []Allow) (any, error) {
+	if err := allowed(t, allow); err != nil {
+		return nil, fmt.Errorf("token %s: %w", r.Name, err)
+	}
+	if len(r.Path) == 0 {
+		return t.Data, nil // verbatim, key order kept
+	}
+	v, err := decode(t.Data)
+	if err != nil {
+		return nil, fmt.Errorf("token %s: %w", r.Name, err)
+	}
+	return expr.Lookup(v, r.Path...), nil
 }
 
 // IsCallerError reports whether err from Detokenize or Tokenize is the request's

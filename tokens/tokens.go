@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	jsoniter "github.com/json-iterator/go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/reactord/reactord/expr"
@@ -171,6 +172,8 @@ type Store struct {
 	ix atomic.Pointer[index]
 	// written is the latest revision this store wrote to a token record.
 	written atomic.Uint64
+	// batch reads many records in one request; nil when the bucket cannot.
+	batch *batcher
 }
 
 // Open opens (or creates) the token bucket. Data is sealed with key, the same key
@@ -187,6 +190,7 @@ func Open(ctx context.Context, js jetstream.JetStream, key *seal.Key) (*Store, e
 	mac := hmac.New(sha256.New, s.fpKey)
 	mac.Write([]byte("reactord search index v1"))
 	s.searchKey = mac.Sum(nil)
+	s.batch = newBatcher(ctx, js, kv)
 	return s, nil
 }
 
@@ -219,6 +223,11 @@ func (s *Store) fingerprintKey(ctx context.Context) ([]byte, error) {
 	}
 	return nil, errors.New("tokens: fingerprint key: could not create or read it")
 }
+
+// recordJSON decodes records on the read path, where decoding was the largest
+// part of detokenizing a token after the read itself: json-iterator, configured to
+// behave as encoding/json, decodes them about three times as fast.
+var recordJSON = jsoniter.ConfigCompatibleWithStandardLibrary
 
 // record is the at-rest form: the token without data, plus the sealed data.
 type record struct {
@@ -295,7 +304,7 @@ func (s *Store) prepare(ctx context.Context, r CreateRequest) (*Token, error) {
 	}
 	if t.ID == "" {
 		t.ID = uuid.NewString()
-	} else if !idRE.MatchString(t.ID) {
+	} else if !validID(t.ID) {
 		errs.add("id", "must be 1 to 200 letters, digits, '-' or '_'")
 	}
 	if r.ExpiresAt != "" {
@@ -427,7 +436,7 @@ func (s *Store) Get(ctx context.Context, tenantID, id string) (*Token, error) {
 
 // read is Get, also returning the record's revision.
 func (s *Store) read(ctx context.Context, tenantID, id string) (*Token, uint64, error) {
-	if !idRE.MatchString(id) {
+	if !validID(id) {
 		return nil, 0, ErrNotFound
 	}
 	e, err := s.kv.Get(ctx, recordKey(tenantID, id))
@@ -437,25 +446,36 @@ func (s *Store) read(ctx context.Context, tenantID, id string) (*Token, uint64, 
 	if err != nil {
 		return nil, 0, fmt.Errorf("tokens: get: %w", err)
 	}
-	var rec record
-	if err := json.Unmarshal(e.Value(), &rec); err != nil {
-		return nil, 0, fmt.Errorf("tokens: corrupt record %s: %w", id, err)
+	t, err := s.open(ctx, tenantID, id, e.Value())
+	if err != nil {
+		return nil, 0, err
+	}
+	return t, e.Revision(), nil
+}
+
+// open decodes a stored record and unseals its data; an expired token is deleted and
+// reads as ErrNotFound.
+func (s *Store) open(ctx context.Context, tenantID, id string, value []byte) (*Token, error) {
+	rec := new(record)
+	if err := recordJSON.Unmarshal(value, rec); err != nil {
+		return nil, fmt.Errorf("tokens: corrupt record %s: %w", id, err)
 	}
 	if rec.ExpiresAt != nil && !rec.ExpiresAt.After(s.now()) {
 		s.Delete(ctx, tenantID, id) // best effort; it reads as gone either way
-		return nil, 0, ErrNotFound
+		return nil, ErrNotFound
 	}
-	t := rec.Token
+	t := &rec.Token // one allocation for the record and the token
 	t.blind = rec.Blind
+	var err error
 	if t.Data, err = s.key.Open(rec.Sealed, aad(tenantID, id)); err != nil {
-		return nil, 0, fmt.Errorf("tokens: token %s: %w", id, err)
+		return nil, fmt.Errorf("tokens: token %s: %w", id, err)
 	}
-	return &t, e.Revision(), nil
+	return t, nil
 }
 
 // Delete removes a token; a missing one is ErrNotFound.
 func (s *Store) Delete(ctx context.Context, tenantID, id string) error {
-	if !idRE.MatchString(id) {
+	if !validID(id) {
 		return ErrNotFound
 	}
 	k := recordKey(tenantID, id)

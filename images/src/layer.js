@@ -68,6 +68,7 @@ function installGlobals() {
   defineGlobal('Headers', fetchModule.Headers);
   defineGlobal('Request', fetchModule.Request);
   defineGlobal('Response', fetchModule.Response);
+  require('./intl').install(defineGlobal);
 }
 
 // --- modules ---

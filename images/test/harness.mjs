@@ -106,6 +106,12 @@ export class Layer {
           throw new Error(`${err.code} ${err.errno === undefined ? 0 : err.errno} ${err.message}`);
         }
       }
+      case 'collate': {
+        // Node's ICU collator stands in for golang.org/x/text/collate (runtime/internal/collateop)
+        const [key, a, b] = JSON.parse(arg);
+        const [locale, sensitivity, numeric, caseFirst, ignorePunctuation, usage] = JSON.parse(key);
+        return String(new Intl.Collator(locale, { sensitivity, numeric, caseFirst, ignorePunctuation, usage }).compare(a, b));
+      }
       case 'done':
       case 'fail':
         if (this.settled) throw new Error('the invocation already returned');

@@ -18,7 +18,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/evanw/esbuild/pkg/api"
 )
@@ -195,6 +197,58 @@ type patch struct {
 
 var patches = []patch{
 	{
+		File: "@formatjs/intl-datetimeformat/polyfill-force.js",
+		Why:  "unpacking every zone's transitions when the data is added made ~70,000 arrays in the image heap; a zone is now unpacked the first time it is used",
+		Edits: [][2]string{{`DateTimeFormat.__addTZData = function(d) {
+	DateTimeFormat.tzData = unpack(d);
+};`, `DateTimeFormat.__addTZData = function(d) {
+	// patched by reactord's genlayer: unpack each zone on first use
+	const abbrvs = d.abbrvs.split("|");
+	const offsets = d.offsets.split("|").map((n) => parseInt(n, 36));
+	const zones = {};
+	for (const packed of d.zones) {
+		const i = packed.indexOf("|");
+		const zone = i < 0 ? packed : packed.slice(0, i);
+		Object.defineProperty(zones, zone, {
+			configurable: true,
+			enumerable: true,
+			get() {
+				const value = (i < 0 ? [] : packed.slice(i + 1).split("|")).map((z) => z.split(",")).map(([ts, abbrvIndex, offsetIndex, dst]) => [
+					ts === "" ? -Infinity : parseInt(ts, 36),
+					abbrvs[+abbrvIndex],
+					offsets[+offsetIndex],
+					dst === "1"
+				]);
+				Object.defineProperty(zones, zone, { value, configurable: true, enumerable: true, writable: true });
+				return value;
+			}
+		});
+	}
+	DateTimeFormat.tzData = zones;
+};`}, {`function findIntervalFormat(skeleton, intervalFormats) {`, `// patched by reactord's genlayer: each interval skeleton is parsed once, not once per
+// format skeleton (the first DateTimeFormat of a locale took ~0.5 s)
+const parsedIntervalSkeletons = new Map();
+function parseIntervalSkeleton(key) {
+	let parsed = parsedIntervalSkeletons.get(key);
+	if (parsed === void 0) {
+		parsed = parseDateTimeSkeleton(key);
+		parsedIntervalSkeletons.set(key, parsed);
+	}
+	return parsed;
+}
+function findIntervalFormat(skeleton, intervalFormats) {`}, {`		const candidate = parseDateTimeSkeleton(key);`, `		const candidate = parseIntervalSkeleton(key);`},
+			{`					return parsed ??= Object.keys(formats[calendar]).map((skeleton) => parseDateTimeSkeleton(skeleton, formats[calendar][skeleton], calendarIntervals[skeleton] || findIntervalFormat(skeleton, calendarIntervals), calendarIntervals.intervalFormatFallback));`,
+				`					// patched by reactord's genlayer: a format's range patterns (formatRange only) are parsed when first read
+					return parsed ??= Object.keys(formats[calendar]).map((skeleton) => {
+						const basic = parseDateTimeSkeleton(skeleton, formats[calendar][skeleton]);
+						let full;
+						const ranges = () => full ??= parseDateTimeSkeleton(skeleton, formats[calendar][skeleton], calendarIntervals[skeleton] || findIntervalFormat(skeleton, calendarIntervals), calendarIntervals.intervalFormatFallback);
+						Object.defineProperty(basic, "rangePatterns", { enumerable: true, configurable: true, get: () => ranges().rangePatterns });
+						Object.defineProperty(basic, "rangePatterns12", { enumerable: true, configurable: true, get: () => ranges().rangePatterns12 });
+						return basic;
+					});`}},
+	},
+	{
 		File: "whatwg-url-without-unicode/lib/url-state-machine.js",
 		Why:  "its domainToASCII is the identity: host names kept their case and non-ASCII labels were not punycode-encoded",
 		Edits: [][2]string{{`function domainToASCII(domain) {
@@ -250,11 +304,109 @@ func patchPlugin(dir string) api.Plugin {
 						}
 						out = strings.Replace(out, e[0], e[1], 1)
 					}
+					out = formatjsSource(dir, args.Path, out)
 					return api.OnLoadResult{Contents: &out, Loader: api.LoaderJS, ResolveDir: filepath.Dir(args.Path)}, nil
 				})
 			}
+			// The CLDR data of the locales loaded on first use (all but en): a JSON text,
+			// parsed when a formatter first asks for the locale (src/intl/index.js).
+			b.OnLoad(api.OnLoadOptions{Filter: "^" + regexpQuote(filepath.Join(nm, "@formatjs")) + `/intl-[a-z]+/locale-data/[A-Za-z0-9-]+\.js$`}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
+				// en is the default, evaluated with the layer; plural rules are code, and small
+				if filepath.Base(args.Path) == "en.js" || strings.Contains(filepath.ToSlash(args.Path), "/intl-pluralrules/") {
+					return api.OnLoadResult{}, nil
+				}
+				out, err := localeDataJSON(args.Path)
+				if err != nil {
+					return api.OnLoadResult{}, err
+				}
+				return api.OnLoadResult{Contents: &out, Loader: api.LoaderJS, ResolveDir: filepath.Dir(args.Path)}, nil
+			})
+			// Every other FormatJS file: only the private Intl.
+			b.OnLoad(api.OnLoadOptions{Filter: "^" + regexpQuote(filepath.Join(nm, "@formatjs")) + `/.*\.js$`}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
+				src, err := os.ReadFile(args.Path)
+				if err != nil {
+					return api.OnLoadResult{}, err
+				}
+				out := formatjsSource(dir, args.Path, string(src))
+				return api.OnLoadResult{Contents: &out, Loader: api.LoaderJS, ResolveDir: filepath.Dir(args.Path)}, nil
+			})
 		},
 	}
+}
+
+// localeDataJSON turns a FormatJS locale-data file (a script calling
+// Intl.X.__addLocaleData({...})) into a module exporting that data as compact JSON text:
+// a string costs the image's heap a byte a character, the objects it describes many
+// times that, and most instances never use most locales.
+func localeDataJSON(path string) (string, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	text := string(src)
+	var data []byte
+	// two shapes: `(function (data) {...})(JSON.parse("..."))` and
+	// `if (...) { Intl.X.__addLocaleData({...}) } else {...}`
+	if i := strings.Index(text, "})(JSON.parse("); i >= 0 {
+		var s string
+		if err := json.NewDecoder(strings.NewReader(text[i+len("})(JSON.parse("):])).Decode(&s); err != nil {
+			return "", fmt.Errorf("%s: locale data is not a JSON string: %w", path, err)
+		}
+		data = []byte(s)
+	} else if i := strings.Index(text, "__addLocaleData("); i >= 0 {
+		var raw json.RawMessage
+		if err := json.NewDecoder(strings.NewReader(text[i+len("__addLocaleData("):])).Decode(&raw); err != nil {
+			return "", fmt.Errorf("%s: locale data is not JSON: %w", path, err)
+		}
+		data = raw
+	} else {
+		return "", fmt.Errorf("%s: not a FormatJS locale-data file (no __addLocaleData call): review genlayer's localeDataJSON", path)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, data); err != nil {
+		return "", fmt.Errorf("%s: locale data is not JSON: %w", path, err)
+	}
+	// Non-ASCII as \u escapes: QuickJS stores an all-Latin-1 string a byte a character,
+	// any other two.
+	var ascii strings.Builder
+	for _, r := range buf.String() {
+		switch {
+		case r < 0x80:
+			ascii.WriteRune(r)
+		case r > 0xffff:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&ascii, "\\u%04x\\u%04x", r1, r2)
+		default:
+			fmt.Fprintf(&ascii, "\\u%04x", r)
+		}
+	}
+	lit, err := json.Marshal(ascii.String())
+	if err != nil {
+		return "", err
+	}
+	return "export default " + string(lit) + ";\n", nil
+}
+
+// intlPrefix makes the `Intl` a FormatJS file sees the layer's private object
+// (src/intl/private.js) instead of the global: the polyfills install themselves there
+// and look each other up there, so reactor code cannot break them through the global.
+func intlPrefix(dir, path string) string {
+	if !strings.Contains(filepath.ToSlash(path), "/node_modules/@formatjs/") {
+		return ""
+	}
+	return "import { Intl } from " + strconv.Quote(filepath.ToSlash(filepath.Join(dir, "src", "intl", "private.js"))) + ";\n"
+}
+
+// canonicalizeOld is how each FormatJS formatter canonicalizes the locales it is asked
+// for; canonicalizeNew also has the layer add their data if it is not loaded yet
+// (src/intl/index.js, ensureLocales). Files without it are left alone.
+const (
+	canonicalizeOld = "function CanonicalizeLocaleList(locales) {\n\treturn Intl.getCanonicalLocales(locales);\n}"
+	canonicalizeNew = "function CanonicalizeLocaleList(locales) {\n\treturn Intl.__ensureLocales(Intl.getCanonicalLocales(locales));\n}"
+)
+
+func formatjsSource(dir, path string, src string) string {
+	return intlPrefix(dir, path) + strings.ReplaceAll(src, canonicalizeOld, canonicalizeNew)
 }
 
 func regexpQuote(s string) string {

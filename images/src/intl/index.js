@@ -23,6 +23,8 @@ const StringPrototypeToLowerCase = uncurryThis(String.prototype.toLowerCase);
 const StringPrototypeReplace = uncurryThis(String.prototype.replace);
 const NumberIsNaN = Number.isNaN;
 const SymbolToStringTag = Symbol.toStringTag;
+const WeakMapGet = uncurryThis(WeakMap.prototype.get);
+const WeakMapSet = uncurryThis(WeakMap.prototype.set);
 const SafeMap = Map;
 const MapGet = uncurryThis(Map.prototype.get);
 const MapSet = uncurryThis(Map.prototype.set);
@@ -31,6 +33,11 @@ const MapKeys = uncurryThis(Map.prototype.keys);
 const IteratorNext = uncurryThis(getPrototypeOf(new Map().keys()).next);
 
 const { NumberFormat, DateTimeFormat } = internal;
+
+// Node's default locale here is en-US (FormatJS would make it en, the first added).
+for (const name of ['DateTimeFormat', 'DisplayNames', 'ListFormat', 'NumberFormat', 'PluralRules', 'RelativeTimeFormat']) {
+  internal[name].__defaultLocale = 'en-US';
+}
 
 // --- locales loaded on first use ---
 
@@ -76,6 +83,67 @@ function method(C, name) {
   }
   return uncurryThis(d.value);
 }
+// V8 (so Node) writes U+0020 where CLDR's time formats have U+202F (narrow no-break
+// space, before AM/PM), in DateTimeFormat's output and Date's toLocale*String.
+const NNBSP = /\u202f/g;
+const space = (s) => StringPrototypeReplace(s, NNBSP, ' ');
+{
+  const proto = DateTimeFormat.prototype;
+  const format = ObjectGetOwnPropertyDescriptor(proto, 'format').get;
+  const spaced = new WeakMap(); // FormatJS's bound format -> ours (the same each time)
+  ObjectDefineProperty(proto, 'format', {
+    get: {
+      format() {
+        const f = apply(format, this, []);
+        let g = WeakMapGet(spaced, f);
+        if (g === undefined) {
+          g = (date) => space(f(date));
+          WeakMapSet(spaced, f, g);
+        }
+        return g;
+      },
+    }.format,
+    enumerable: false,
+    configurable: true,
+  });
+  // (formatToParts keeps U+202F in Node too)
+  for (const [name, fix] of [['formatRange', space]]) {
+    const d = ObjectGetOwnPropertyDescriptor(proto, name);
+    if (d === undefined || typeof d.value !== 'function') continue;
+    const f = d.value;
+    ObjectDefineProperty(proto, name, {
+      value: {
+        [name](...args) {
+          return fix(apply(f, this, args));
+        },
+      }[name],
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+  }
+}
+
+// NumberFormat's resolvedOptions in V8's key order (JSON.stringify shows the order).
+const NF_KEYS = ['locale', 'numberingSystem', 'style', 'currency', 'currencyDisplay', 'currencySign', 'unit', 'unitDisplay', 'minimumIntegerDigits', 'minimumFractionDigits', 'maximumFractionDigits', 'minimumSignificantDigits', 'maximumSignificantDigits', 'useGrouping', 'notation', 'compactDisplay', 'signDisplay', 'roundingMode', 'roundingIncrement', 'trailingZeroDisplay', 'roundingPriority'];
+{
+  const resolved = NumberFormat.prototype.resolvedOptions;
+  ObjectDefineProperty(NumberFormat.prototype, 'resolvedOptions', {
+    value: {
+      resolvedOptions() {
+        const r = apply(resolved, this, []);
+        const out = {};
+        for (const k of NF_KEYS) if (P.ObjectPrototypeHasOwnProperty(r, k)) out[k] = r[k];
+        for (const k of ObjectKeys(r)) if (!P.ObjectPrototypeHasOwnProperty(out, k)) out[k] = r[k];
+        return out;
+      },
+    }.resolvedOptions,
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  });
+}
+
 const numberFormat = method(NumberFormat, 'format');
 const dateTimeFormat = method(DateTimeFormat, 'format');
 
@@ -85,8 +153,6 @@ const SENSITIVITIES = ['base', 'accent', 'case', 'variant'];
 const CASE_FIRST = ['upper', 'lower', 'false'];
 const USAGES = ['sort', 'search'];
 const collatorSlots = new WeakMap();
-const WeakMapGet = uncurryThis(WeakMap.prototype.get);
-const WeakMapSet = uncurryThis(WeakMap.prototype.set);
 
 function getOption(options, name, allowed, fallback) {
   let v = options[name];

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unicode"
 
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Options are the resolved options of one Intl.Collator, as the layer sends them.
@@ -61,13 +63,66 @@ func Compare(arg []byte) ([]byte, error) {
 
 // CompareStrings compares a and b under o: -1, 0 or 1.
 func CompareStrings(o Options, a, b string) int {
+	if o.IgnorePunctuation {
+		// CLDR's alternate=shifted ignores spaces and punctuation; x/text's returns 0
+		// for every pair, so they are removed here instead.
+		a, b = stripPunctuation(a), stripPunctuation(b)
+	}
+	c := compare(o, a, b)
+	if c != 0 && o.CaseFirst == "upper" && (o.Sensitivity == "variant" || o.Sensitivity == "case" || o.Sensitivity == "") {
+		// x/text orders lower case first (CLDR's default) and has no option for upper
+		// first: strings that differ only in case are swapped.
+		caseless := o
+		caseless.CaseFirst = "false"
+		caseless.Sensitivity = "accent"
+		if o.Sensitivity == "case" {
+			caseless.Sensitivity = "base"
+		}
+		if compare(caseless, a, b) == 0 {
+			return -c
+		}
+	}
+	return c
+}
+
+func compare(o Options, a, b string) int {
+	if o.Sensitivity == "case" {
+		// letters and case, not accents: x/text's IgnoreDiacritics still sees a
+		// combining mark's tertiary weight, so accents are removed for the case level
+		baseOnly := o
+		baseOnly.Sensitivity = "base"
+		if c := compare(baseOnly, a, b); c != 0 {
+			return c
+		}
+		o.Sensitivity = "variant"
+		a, b = stripMarks(a), stripMarks(b)
+	}
 	p := pool(o)
 	c := p.Get().(*collate.Collator) // a Collator keeps buffers: one goroutine at a time
 	defer p.Put(c)
 	return c.CompareString(a, b)
 }
 
+func stripMarks(s string) string {
+	return norm.NFC.String(strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Mn, r) {
+			return -1
+		}
+		return r
+	}, norm.NFD.String(s)))
+}
+
+func stripPunctuation(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsPunct(r) || unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
 func pool(o Options) *sync.Pool {
+	o.IgnorePunctuation = false // handled before comparing
 	mu.Lock()
 	defer mu.Unlock()
 	if p, ok := pools[o]; ok {
@@ -80,41 +135,31 @@ func pool(o Options) *sync.Pool {
 	return p
 }
 
-// newCollator maps ECMA-402's options onto CLDR's collation settings (UTS #35): the
-// sensitivity is a strength (base = primary, accent = secondary, case = primary with
-// the case level, variant = tertiary), ignorePunctuation is alternate=shifted.
+// newCollator maps ECMA-402's sensitivity onto CLDR's collation strengths (UTS #35):
+// base compares letters only (x/text's Loose), accent also accents (IgnoreCase),
+// variant everything; case (letters and case) is a base comparison, then a variant one
+// without accents (see compare).
 func newCollator(o Options) *collate.Collator {
 	tag, err := language.Parse(o.Locale)
 	if err != nil {
 		tag = language.AmericanEnglish
 	}
 	base, _ := tag.Base()
-	region, _ := tag.Region()
-	ext := []string{}
-	if o.IgnorePunctuation {
-		ext = append(ext, "ka-shifted")
+	t := language.Make(base.String())
+	if region, conf := tag.Region(); conf == language.Exact && region.IsCountry() {
+		if tr, err := language.Compose(base, region); err == nil {
+			t = tr
+		}
 	}
+	var opts []collate.Option
 	switch o.Sensitivity {
 	case "base":
-		ext = append(ext, "ks-level1")
+		opts = append(opts, collate.Loose)
 	case "accent":
-		ext = append(ext, "ks-level2")
-	case "case":
-		ext = append(ext, "kc-true", "ks-level1")
+		opts = append(opts, collate.IgnoreCase)
 	}
 	if o.Numeric {
-		ext = append(ext, "kn-true")
+		opts = append(opts, collate.Numeric)
 	}
-	s := base.String()
-	if region.IsCountry() {
-		s += "-" + region.String()
-	}
-	if len(ext) > 0 {
-		s += "-u-" + strings.Join(ext, "-")
-	}
-	t, err := language.Parse(s)
-	if err != nil {
-		t = tag
-	}
-	return collate.New(t, collate.OptionsFromTag(t))
+	return collate.New(t, opts...)
 }

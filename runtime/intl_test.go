@@ -306,3 +306,18 @@ func intlNode(t *testing.T, args, body string) []string {
 	}
 	return res
 }
+
+// TestIntlMutation: reactor code replacing or deleting Intl and its members breaks no
+// more than it would in Node: the toLocale* methods and the other constructors keep
+// working, in both images.
+func TestIntlMutation(t *testing.T) {
+	cases := []parityCase{
+		{"replace NumberFormat", `const saved = Intl.NumberFormat; Intl.NumberFormat = function () { throw new Error('replaced'); }; try { return [(0.25).toLocaleString('en-US', {style:'percent'}), new Intl.RelativeTimeFormat('en').format(3, 'day'), new Intl.PluralRules('en').select(1)]; } finally { Intl.NumberFormat = saved; }`},
+		{"replace getCanonicalLocales", `const saved = Intl.getCanonicalLocales; Intl.getCanonicalLocales = () => { throw new Error('replaced'); }; try { return [new Intl.DateTimeFormat('fr-FR', {dateStyle:'long'}).format(0), (5).toLocaleString('fr-FR')]; } finally { Intl.getCanonicalLocales = saved; }`},
+		{"patch format", `const nf = Intl.NumberFormat.prototype; Object.defineProperty(nf, 'format', { get() { return () => 'patched'; } }); return [(1).toLocaleString('en-US'), new Intl.NumberFormat('en-US').format(1)];`},
+		{"delete Intl (last: Node runs the cases in one process)", `delete globalThis.Intl; return [(1234.5).toLocaleString('en-US', {style:'currency', currency:'USD'}), new Date(0).toLocaleDateString('de-DE'), 'a'.localeCompare('b'), typeof globalThis.Intl];`},
+	}
+	for _, image := range []string{"node-bt", "node22"} {
+		runParity(t, image, `{}`, cases)
+	}
+}

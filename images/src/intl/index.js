@@ -385,6 +385,23 @@ function install(defineGlobal) {
     ObjectDefineProperty(Intl, name, { value, writable: true, enumerable: false, configurable: true });
   }
   ObjectDefineProperty(internal, 'Collator', { value: Collator, writable: true, configurable: true });
+  // V8's Intl.Locale has the accessor forms (calendars, weekInfo, ...) of the get*()
+  // methods FormatJS implements.
+  for (const name of ['calendars', 'collations', 'hourCycles', 'numberingSystems', 'textInfo', 'timeZones', 'weekInfo']) {
+    const proto = internal.Locale.prototype;
+    const m = proto['get' + name[0].toUpperCase() + name.slice(1)];
+    if (typeof m === 'function' && !(name in proto)) {
+      ObjectDefineProperty(proto, name, {
+        get: {
+          [name]() {
+            return apply(m, this, []);
+          },
+        }[name],
+        enumerable: false,
+        configurable: true,
+      });
+    }
+  }
   ObjectDefineProperty(Intl, SymbolToStringTag, { value: 'Intl', configurable: true });
   defineGlobal('Intl', Intl);
 

@@ -106,6 +106,8 @@ func (inv *invocation) hostOp(ctx context.Context, op string, arg []byte) ([]byt
 		return inv.zlib(arg)
 	case "collate":
 		return collateop.Compare(arg)
+	case "intl-data":
+		return intlData(arg)
 	case "done", "fail":
 		if inv.settled {
 			return nil, errors.New("the invocation already returned")

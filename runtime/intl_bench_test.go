@@ -150,3 +150,26 @@ func BenchmarkColdStartIntl(b *testing.B) {
 		in.Close(ctx)
 	}
 }
+
+// BenchmarkImageBase: a new engine's first load on each image, which builds the image's
+// base snapshot (evaluates its Node layer), over a warm compilation cache.
+func BenchmarkImageBase(b *testing.B) {
+	ctx := context.Background()
+	dir, _ := os.UserCacheDir()
+	for _, image := range []string{"node-bt", "node22"} {
+		b.Run(image, func(b *testing.B) {
+			for b.Loop() {
+				eng, err := runtime.NewEngine(ctx, runtime.Config{CacheDir: dir + "/reactord-test/wazero"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				snap, err := eng.Load(ctx, runtime.Bundle{Image: image, Code: []byte(`module.exports = async () => 1;`)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				snap.Close()
+				eng.Close(ctx)
+			}
+		})
+	}
+}

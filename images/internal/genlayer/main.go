@@ -20,7 +20,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/evanw/esbuild/pkg/api"
 )
@@ -79,6 +78,21 @@ func run(dir string, check bool) error {
 			return err
 		}
 		fmt.Printf("%s: %d bytes\n", dst, len(out))
+	}
+	data, err := intlData(dir)
+	if err != nil {
+		return fmt.Errorf("intl data: %w", err)
+	}
+	dst := filepath.Join(dir, "dist", "intl.json")
+	if check {
+		if have, err := os.ReadFile(dst); err != nil || !bytes.Equal(have, data) {
+			stale = append(stale, dst)
+		}
+	} else {
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			return err
+		}
+		fmt.Printf("%s: %d bytes\n", dst, len(data))
 	}
 	if len(stale) > 0 {
 		return fmt.Errorf("%s out of date: run go run ./images/internal/genlayer", strings.Join(stale, ", "))
@@ -198,7 +212,7 @@ type patch struct {
 var patches = []patch{
 	{
 		File: "@formatjs/intl-datetimeformat/polyfill-force.js",
-		Why:  "unpacking every zone's transitions when the data is added made ~70,000 arrays in the image heap; a zone is now unpacked the first time it is used",
+		Why:  "unpacking every zone's transitions when the data is added made ~70,000 arrays in the image heap; a zone is now unpacked the first time it is used, from data the host serves",
 		Edits: [][2]string{{`DateTimeFormat.__addTZData = function(d) {
 	DateTimeFormat.tzData = unpack(d);
 };`, `DateTimeFormat.__addTZData = function(d) {
@@ -206,13 +220,15 @@ var patches = []patch{
 	const abbrvs = d.abbrvs.split("|");
 	const offsets = d.offsets.split("|").map((n) => parseInt(n, 36));
 	const zones = {};
-	for (const packed of d.zones) {
-		const i = packed.indexOf("|");
-		const zone = i < 0 ? packed : packed.slice(0, i);
+	// d.names: only the zones' names, their packed transitions come from the host
+	for (const entry of d.names || d.zones) {
+		const zone = d.names ? entry : entry.split("|", 1)[0];
 		Object.defineProperty(zones, zone, {
 			configurable: true,
 			enumerable: true,
 			get() {
+				const packed = d.names ? Intl.__zoneData(zone) : entry;
+				const i = packed.indexOf("|");
 				const value = (i < 0 ? [] : packed.slice(i + 1).split("|")).map((z) => z.split(",")).map(([ts, abbrvIndex, offsetIndex, dst]) => [
 					ts === "" ? -Infinity : parseInt(ts, 36),
 					abbrvs[+abbrvIndex],
@@ -308,18 +324,26 @@ func patchPlugin(dir string) api.Plugin {
 					return api.OnLoadResult{Contents: &out, Loader: api.LoaderJS, ResolveDir: filepath.Dir(args.Path)}, nil
 				})
 			}
-			// The CLDR data of the locales loaded on first use (all but en): a JSON text,
-			// parsed when a formatter first asks for the locale (src/intl/index.js).
-			b.OnLoad(api.OnLoadOptions{Filter: "^" + regexpQuote(filepath.Join(nm, "@formatjs")) + `/intl-[a-z]+/locale-data/[A-Za-z0-9-]+\.js$`}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
-				// en is the default, evaluated with the layer; plural rules are code, and small
-				if filepath.Base(args.Path) == "en.js" || strings.Contains(filepath.ToSlash(args.Path), "/intl-pluralrules/") {
-					return api.OnLoadResult{}, nil
-				}
-				out, err := localeDataJSON(args.Path)
+			// The names of the IANA zones (src/intl/polyfills.js); their transitions are
+			// in dist/intl.json.
+			b.OnResolve(api.OnResolveOptions{Filter: `^reactord:intl-tz$`}, func(args api.OnResolveArgs) (api.OnResolveResult, error) {
+				return api.OnResolveResult{Path: "intl-tz", Namespace: "reactord"}, nil
+			})
+			b.OnLoad(api.OnLoadOptions{Filter: `^intl-tz$`, Namespace: "reactord"}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
+				tz, err := readTZ(dir)
 				if err != nil {
 					return api.OnLoadResult{}, err
 				}
-				return api.OnLoadResult{Contents: &out, Loader: api.LoaderJS, ResolveDir: filepath.Dir(args.Path)}, nil
+				names := make([]string, 0, len(tz.Zones))
+				for _, z := range tz.Zones {
+					names = append(names, strings.SplitN(z, "|", 2)[0])
+				}
+				b, err := json.Marshal(map[string]any{"abbrvs": tz.Abbrvs, "offsets": tz.Offsets, "names": names})
+				if err != nil {
+					return api.OnLoadResult{}, err
+				}
+				out := "module.exports = " + string(b) + ";\n"
+				return api.OnLoadResult{Contents: &out, Loader: api.LoaderJS}, nil
 			})
 			// Every other FormatJS file: only the private Intl.
 			b.OnLoad(api.OnLoadOptions{Filter: "^" + regexpQuote(filepath.Join(nm, "@formatjs")) + `/.*\.js$`}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
@@ -334,10 +358,8 @@ func patchPlugin(dir string) api.Plugin {
 	}
 }
 
-// localeDataJSON turns a FormatJS locale-data file (a script calling
-// Intl.X.__addLocaleData({...})) into a module exporting that data as compact JSON text:
-// a string costs the image's heap a byte a character, the objects it describes many
-// times that, and most instances never use most locales.
+// localeDataJSON extracts the data of a FormatJS locale-data file (a script calling
+// Intl.X.__addLocaleData({...})) as compact JSON text.
 func localeDataJSON(path string) (string, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -366,25 +388,83 @@ func localeDataJSON(path string) (string, error) {
 	if err := json.Compact(&buf, data); err != nil {
 		return "", fmt.Errorf("%s: locale data is not JSON: %w", path, err)
 	}
-	// Non-ASCII as \u escapes: QuickJS stores an all-Latin-1 string a byte a character,
-	// any other two.
-	var ascii strings.Builder
-	for _, r := range buf.String() {
-		switch {
-		case r < 0x80:
-			ascii.WriteRune(r)
-		case r > 0xffff:
-			r1, r2 := utf16.EncodeRune(r)
-			fmt.Fprintf(&ascii, "\\u%04x\\u%04x", r1, r2)
-		default:
-			fmt.Fprintf(&ascii, "\\u%04x", r)
+	return buf.String(), nil
+}
+
+// tzData is FormatJS's packed IANA data (add-all-tz.js).
+type tzData struct {
+	Abbrvs  string   `json:"abbrvs"`
+	Offsets string   `json:"offsets"`
+	Zones   []string `json:"zones"` // "Zone/Name|transition|..."
+}
+
+func readTZ(dir string) (tzData, error) {
+	path := filepath.Join(dir, "node_modules", "@formatjs", "intl-datetimeformat", "add-all-tz.js")
+	var tz tzData
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return tz, err
+	}
+	text := string(src)
+	i := strings.Index(text, "__addTZData(")
+	if i < 0 {
+		return tz, fmt.Errorf("%s: no __addTZData call: review genlayer's readTZ", path)
+	}
+	if err := json.NewDecoder(strings.NewReader(text[i+len("__addTZData("):])).Decode(&tz); err != nil || len(tz.Zones) == 0 {
+		return tz, fmt.Errorf("%s: time-zone data is not as expected (%v): review genlayer's readTZ", path, err)
+	}
+	return tz, nil
+}
+
+// intlData is dist/intl.json: the data the layers' Intl asks the host for on first use
+// (images.IntlData): each shipped locale's CLDR data per constructor, "de/NumberFormat",
+// and each zone's transitions, "tz/Europe/Berlin". Kept out of the layer, it costs
+// neither the image's heap nor its evaluation, and an instance parses only what it uses.
+func intlData(dir string) ([]byte, error) {
+	var list struct {
+		Lazy  []string `json:"lazy"`
+		Kinds []string `json:"kinds"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "src", "intl", "locales.json"))
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &list); err != nil {
+		return nil, fmt.Errorf("src/intl/locales.json: %w", err)
+	}
+	data := map[string]string{}
+	for _, loc := range list.Lazy {
+		found := false
+		for _, kind := range list.Kinds {
+			path := filepath.Join(dir, "node_modules", "@formatjs", "intl-"+strings.ToLower(kind), "locale-data", loc+".js")
+			if _, err := os.Stat(path); err != nil {
+				continue
+			}
+			text, err := localeDataJSON(path)
+			if err != nil {
+				return nil, err
+			}
+			data[loc+"/"+kind] = text
+			found = true
+		}
+		if !found {
+			return nil, fmt.Errorf("src/intl/locales.json: FormatJS has no data for %s", loc)
 		}
 	}
-	lit, err := json.Marshal(ascii.String())
+	tz, err := readTZ(dir)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return "export default " + string(lit) + ";\n", nil
+	for _, z := range tz.Zones {
+		data["tz/"+strings.SplitN(z, "|", 2)[0]] = z
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(data); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // intlPrefix makes the `Intl` a FormatJS file sees the layer's private object

@@ -9,6 +9,9 @@ const P = require('../internal/primordials');
 const host = require('../internal/host');
 const { Intl: internal } = require('./private');
 
+// a time zone's transitions, fetched when a formatter first uses the zone (genlayer's
+// patch of DateTimeFormat.__addTZData)
+Object.defineProperty(internal, '__zoneData', { value: (zone) => host.call('intl-data', 'tz/' + zone) });
 const lazyLocales = require('./polyfills');
 
 const { apply, uncurryThis, ObjectDefineProperty, ObjectCreate, ObjectGetOwnPropertyDescriptor, getPrototypeOf, JSONStringify, String, TypeError } = P;
@@ -46,16 +49,17 @@ const canonicalLocales = internal.getCanonicalLocales;
 const StringPrototypeLastIndexOf = uncurryThis(String.prototype.lastIndexOf);
 
 // ensureLocale adds the data of tag and of its parents (de-CH: de) that are shipped
-// but not loaded yet.
+// but not loaded yet; the host serves it (images.IntlData).
+const lazy = ObjectCreate(null);
+for (const tag of lazyLocales.lazy) lazy[tag] = true;
 function ensureLocale(tag) {
   let t = stripExtensions(tag);
   for (;;) {
-    const loaders = lazyLocales[t];
-    if (loaders !== undefined) {
-      lazyLocales[t] = undefined;
-      for (let i = 0; i < loaders.length; i++) {
-        const [ctor, load] = loaders[i];
-        internal[ctor].__addLocaleData(JSONParse(load()));
+    if (lazy[t] === true) {
+      lazy[t] = false;
+      for (const kind of lazyLocales.kinds) {
+        const text = host.call('intl-data', t + '/' + kind);
+        if (text !== undefined) internal[kind].__addLocaleData(JSONParse(text));
       }
     }
     const dash = StringPrototypeLastIndexOf(t, '-');

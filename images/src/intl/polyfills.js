@@ -14,7 +14,8 @@ require('@formatjs/intl-listformat/polyfill-force.js');
 require('@formatjs/intl-displaynames/polyfill-force.js');
 require('@formatjs/intl-segmenter/polyfill-force.js');
 
-require('@formatjs/intl-datetimeformat/add-all-tz.js');
+// the names of every IANA zone; their transitions come from the host on first use
+require('./private').Intl.DateTimeFormat.__addTZData(require('reactord:intl-tz'));
 
 // en's data, and the loaders of the other locales
 module.exports = require('./locales.js');

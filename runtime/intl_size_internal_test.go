@@ -1,0 +1,48 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"testing"
+)
+
+// BenchmarkSnapshotSize reports what a reactor's snapshot holds on each image: the
+// linear memory's length and how much of it is not zero pages (what its memfd
+// stores, per reactor version and per process).
+func BenchmarkSnapshotSize(b *testing.B) {
+	ctx := context.Background()
+	dir, _ := os.UserCacheDir()
+	eng, err := NewEngine(ctx, Config{CacheDir: dir + "/reactord-test/wazero"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer eng.Close(ctx)
+	for _, image := range []string{"node-bt", "node22"} {
+		b.Run(image, func(b *testing.B) {
+			var size, data int
+			for b.Loop() {
+				snap, err := eng.Load(ctx, Bundle{Image: image, Code: []byte(`module.exports = async () => 1;`)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				mem, err := snap.image.NewMemory(maxMemory)
+				if err != nil {
+					b.Fatal(err)
+				}
+				buf := mem.Bytes()
+				size, data = len(buf), 0
+				zero := make([]byte, 4096)
+				for off := 0; off+4096 <= len(buf); off += 4096 {
+					if !bytes.Equal(buf[off:off+4096], zero) {
+						data += 4096
+					}
+				}
+				mem.Free()
+				snap.Close()
+			}
+			b.ReportMetric(float64(size)/(1<<20), "MiB-memory")
+			b.ReportMetric(float64(data)/(1<<20), "MiB-nonzero")
+		})
+	}
+}

@@ -12,16 +12,26 @@ import (
 //go:embed dist/intl.json
 var intlJSON []byte
 
+// intlScript is the Intl script (src/intl/script.js bundled), which the layers evaluate
+// the first time a reactor needs Intl.
+//
+//go:embed dist/intl.js
+var intlScript []byte
+
 var (
 	intlOnce sync.Once
 	intlData map[string]string
 	intlErr  error
 )
 
-// IntlData returns the Intl data the layers ask the host for by key: a locale's data
-// for one constructor ("de/NumberFormat", JSON text) or a time zone's transitions
-// ("tz/Europe/Berlin", FormatJS's packed form). ok is false for an unknown key.
+// IntlData returns what the layers' Intl asks the host for by key: the Intl script
+// ("script"), a locale's data for one constructor ("de/NumberFormat", JSON text) or a
+// time zone's transitions ("tz/Europe/Berlin", FormatJS's packed form). ok is false for
+// an unknown key.
 func IntlData(key string) (data []byte, ok bool) {
+	if key == "script" {
+		return intlScript, true
+	}
 	intlOnce.Do(func() { intlErr = json.Unmarshal(intlJSON, &intlData) })
 	if intlErr != nil {
 		return nil, false

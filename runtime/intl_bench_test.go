@@ -173,3 +173,25 @@ func BenchmarkImageBase(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkColdStartAlloc: a new instance of a reactor that allocates enough (50,000
+// small objects) for QuickJS to run its cycle collector, which walks every object of the
+// snapshot's heap too: what a bigger image heap costs such reactors.
+func BenchmarkColdStartAlloc(b *testing.B) {
+	ctx := context.Background()
+	snap, err := testEngine.Load(ctx, runtime.Bundle{Code: []byte(`module.exports = async () => { const a = []; for (let i = 0; i < 50000; i++) a.push({ i }); return { raw: a.length }; };`)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer snap.Close()
+	l, _ := runtime.TierLimits(runtime.Standard)
+	for b.Loop() {
+		in, err := snap.NewInstance(ctx, l)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := in.Invoke(ctx, runtime.Event{Args: json.RawMessage(`{}`)})
+		mustOK(b, r, err)
+		in.Close(ctx)
+	}
+}

@@ -30,8 +30,9 @@ func BenchmarkSnapshotSize(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				buf := mem.Bytes()
-				size, data = len(buf), 0
+				size = snap.image.Size()
+				buf := mem.Reallocate(uint64(size))
+				data = 0
 				zero := make([]byte, 4096)
 				for off := 0; off+4096 <= len(buf); off += 4096 {
 					if !bytes.Equal(buf[off:off+4096], zero) {

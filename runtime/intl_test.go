@@ -321,3 +321,38 @@ func TestIntlMutation(t *testing.T) {
 		runParity(t, image, `{}`, cases)
 	}
 }
+
+// TestIntlLoading: Intl is evaluated while a reactor's snapshot is made when its code
+// mentions Intl or a toLocale* method, else on first use; either way it behaves as
+// Node's, and what reactor code replaced before that first use stays replaced.
+func TestIntlLoading(t *testing.T) {
+	// these bodies must not mention the words the layer looks for: they are built
+	cases := []parityCase{
+		{"first use through the global", `const I = globalThis['In' + 'tl']; return [new I.NumberFormat('de-DE', {style:'currency', currency:'EUR'}).format(1234.5), typeof I.Collator];`},
+		{"first use through a method", `return [(1234.5)['toLocale' + 'String']('en-US'), new Date(0)['toLocale' + 'DateString']('en-GB')];`},
+		{"replaced before first use", `const N = Number.prototype, k = 'toLocale' + 'String'; const saved = N[k]; N[k] = function () { return 'mine'; }; try { return [(1)[k](), typeof globalThis['In' + 'tl'].NumberFormat, (1)[k]()]; } finally { N[k] = saved; }`},
+		{"deleted before first use (last)", `delete globalThis['In' + 'tl']; return [(1234.5)['toLocale' + 'String']('en-US'), typeof globalThis['In' + 'tl']];`},
+	}
+	for _, image := range []string{"node-bt", "node22"} {
+		runParity(t, image, `{}`, cases)
+	}
+	// A reactor that mentions Intl starts with it evaluated (a data property, as in
+	// Node); one that does not sees the layer's accessor until first use.
+	for _, tc := range []struct {
+		name, code, want string
+	}{
+		{"mentions Intl", `module.exports = async () => ({ raw: 'value' in Object.getOwnPropertyDescriptor(globalThis, 'Intl') }); // Intl`, `true`},
+		{"mentions toLocaleString", `module.exports = async () => ({ raw: 'value' in Object.getOwnPropertyDescriptor(globalThis, 'In' + 'tl') }); // x.toLocaleString()`, `true`},
+		{"mentions neither", `module.exports = async () => ({ raw: 'value' in Object.getOwnPropertyDescriptor(globalThis, 'In' + 'tl') });`, `false`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := invoke(t, "node-bt", tc.code, `{}`, standard(t))
+			var out struct {
+				Raw json.RawMessage `json:"raw"`
+			}
+			if err := json.Unmarshal(r.Body, &out); r.Status != 200 || err != nil || string(out.Raw) != tc.want {
+				t.Errorf("got %d %s, want raw %s", r.Status, r.Body, tc.want)
+			}
+		})
+	}
+}

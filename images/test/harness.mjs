@@ -110,6 +110,7 @@ export class Layer {
       }
       case 'intl-data': {
         // images.IntlData: the Intl data the layer fetches on first use
+        if (arg === 'script') return readFileSync(join(distDir, 'intl.js'), 'utf8');
         if (!intlData) intlData = JSON.parse(readFileSync(join(distDir, 'intl.json'), 'utf8'));
         return Object.prototype.hasOwnProperty.call(intlData, arg) ? intlData[arg] : undefined;
       }

@@ -5,8 +5,8 @@
 // small cache of formatters (constructing a FormatJS formatter costs far more than
 // formatting with it).
 
-const P = require('../internal/primordials');
-const host = require('../internal/host');
+// the layer's captured intrinsics and host bridge (./script.js sets them)
+const { P, host } = require('./deps');
 const { Intl: internal } = require('./private');
 
 // a time zone's transitions, fetched when a formatter first uses the zone (genlayer's
@@ -370,7 +370,9 @@ function caseLocale(locales) {
   return lang === 'tr' || lang === 'az' ? 'tr' : '';
 }
 
-function install(defineGlobal) {
+// install defines the global Intl and the toLocale* methods through the layer's
+// definers (./lazy.js), which leave alone what reactor code replaced meanwhile.
+function install(defineGlobal, define) {
   const Intl = {};
   // Work every instance would otherwise repeat on its first use is done now, into the
   // image: en's date formats are parsed (~60 ms a locale), the locale matcher's CLDR
@@ -409,7 +411,6 @@ function install(defineGlobal) {
   ObjectDefineProperty(Intl, SymbolToStringTag, { value: 'Intl', configurable: true });
   defineGlobal('Intl', Intl);
 
-  const define = (proto, name, fn) => ObjectDefineProperty(proto, name, { value: fn, writable: true, enumerable: false, configurable: true });
   define(Number.prototype, 'toLocaleString', {
     toLocaleString(locales, options) {
       return numberFormat(cached('n', locales, options, newNumberFormat), NumberPrototypeValueOf(this));

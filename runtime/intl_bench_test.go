@@ -195,3 +195,36 @@ func BenchmarkColdStartAlloc(b *testing.B) {
 		in.Close(ctx)
 	}
 }
+
+// BenchmarkLoadIntl: making the snapshot of a reactor whose code mentions Intl (the Intl
+// script is evaluated into it).
+func BenchmarkLoadIntl(b *testing.B) {
+	for b.Loop() {
+		snap, err := testEngine.Load(context.Background(), runtime.Bundle{Code: []byte(intlReactor)})
+		if err != nil {
+			b.Skipf("load: %v", err)
+		}
+		snap.Close()
+	}
+}
+
+// BenchmarkColdStartIntlLazy: a new instance of a reactor that uses Intl without
+// mentioning it (the instance evaluates the Intl script on first use), one invocation.
+func BenchmarkColdStartIntlLazy(b *testing.B) {
+	ctx := context.Background()
+	snap, err := testEngine.Load(ctx, runtime.Bundle{Code: []byte(`module.exports = async () => ({ raw: new globalThis['In' + 'tl'].NumberFormat('en-US', { style: 'currency', currency: 'USD' }).format(1234.5) });`)})
+	if err != nil {
+		b.Skipf("load: %v", err)
+	}
+	defer snap.Close()
+	l, _ := runtime.TierLimits(runtime.Standard)
+	for b.Loop() {
+		in, err := snap.NewInstance(ctx, l)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := in.Invoke(ctx, runtime.Event{Args: json.RawMessage(`{}`)})
+		mustOK(b, r, err)
+		in.Close(ctx)
+	}
+}

@@ -18,11 +18,16 @@ func BenchmarkSnapshotSize(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer eng.Close(ctx)
-	for _, image := range []string{"node-bt", "node22"} {
-		b.Run(image, func(b *testing.B) {
+	for _, tc := range []struct{ name, image, code string }{
+		{"node-bt", "node-bt", `module.exports = async () => 1;`},
+		{"node22", "node22", `module.exports = async () => 1;`},
+		// a reactor whose code mentions Intl has it evaluated in its snapshot
+		{"node22-intl", "node22", `module.exports = async () => new Intl.NumberFormat('en-US').format(1);`},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
 			var size, data int
 			for b.Loop() {
-				snap, err := eng.Load(ctx, Bundle{Image: image, Code: []byte(`module.exports = async () => 1;`)})
+				snap, err := eng.Load(ctx, Bundle{Image: tc.image, Code: []byte(tc.code)})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -228,3 +228,40 @@ func BenchmarkColdStartIntlLazy(b *testing.B) {
 		in.Close(ctx)
 	}
 }
+
+// BenchmarkColdStartIntlIdle: like BenchmarkColdStart for a reactor whose snapshot has
+// Intl (its code mentions it) but which does not use it.
+func BenchmarkColdStartIntlIdle(b *testing.B) {
+	ctx := context.Background()
+	snap, err := testEngine.Load(ctx, runtime.Bundle{Code: []byte(`module.exports = async () => ({ raw: 1 }); // Intl`)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer snap.Close()
+	l, _ := runtime.TierLimits(runtime.Standard)
+	for b.Loop() {
+		in, err := snap.NewInstance(ctx, l)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := in.Invoke(ctx, runtime.Event{Args: json.RawMessage(`{}`)})
+		mustOK(b, r, err)
+		in.Close(ctx)
+	}
+}
+
+// BenchmarkWarmIntl: intlReactor on a live instance.
+func BenchmarkWarmIntl(b *testing.B) {
+	ctx := context.Background()
+	snap := benchSnapshot(b, intlReactor)
+	l, _ := runtime.TierLimits(runtime.Standard)
+	in, err := snap.NewInstance(ctx, l)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close(ctx)
+	for b.Loop() {
+		r, err := in.Invoke(ctx, runtime.Event{Args: json.RawMessage(`{}`)})
+		mustOK(b, r, err)
+	}
+}

@@ -2,8 +2,8 @@
 // Intl for reactors: FormatJS's polyfills with the CLDR data of the shipped locales
 // (./polyfills.js), a Collator backed by the host (golang.org/x/text/collate), and the
 // toLocale* methods of Number, BigInt, Date, Array and String routed to them through a
-// small cache of formatters (constructing a FormatJS formatter costs far more than
-// formatting with it).
+// small cache of formatters (constructing a FormatJS formatter costs as much as
+// formatting with it or more).
 
 // the layer's captured intrinsics and host bridge (./script.js sets them)
 const { P, host } = require('./deps');

@@ -23,6 +23,13 @@ for (const m of args.modules) {
   catch (e) { out.modules[m] = { ok: false, error: String(e && e.message) }; }
 }
 for (const g of args.globals) out.globals[g] = typeof globalThis[g];
+out.intl = {};
+const I = typeof Intl === 'object' && Intl !== null ? Intl : {};
+for (const k of args.intl || []) {
+  const v = I[k];
+  const names = (o) => o === null || o === undefined ? [] : Object.getOwnPropertyNames(o).filter((n) => n !== 'length' && n !== 'name' && n !== 'prototype').sort();
+  out.intl[k] = { type: typeof v, keys: typeof v === 'function' ? names(v).concat(names(v.prototype).map((n) => 'prototype.' + n)) : [] };
+}
 return out;`
 
 type compatResult struct {
@@ -32,6 +39,10 @@ type compatResult struct {
 		Error string   `json:"error"`
 	} `json:"modules"`
 	Globals map[string]string `json:"globals"`
+	Intl    map[string]struct {
+		Type string   `json:"type"`
+		Keys []string `json:"keys"`
+	} `json:"intl"`
 }
 
 // TestNodeCompatTable generates docs/node-compat.md: every built-in module and global
@@ -56,7 +67,7 @@ func TestNodeCompatTable(t *testing.T) {
 	}
 	// a script, not -p: node -e and -p expose every built-in module as a global
 	cmd := exec.Command(node, "-")
-	cmd.Stdin = strings.NewReader(`process.stdout.write(JSON.stringify({ modules: require('module').builtinModules.filter((m) => !m.startsWith('_')), globals: Object.getOwnPropertyNames(globalThis).filter((g) => !g.startsWith('_')).sort() }))`)
+	cmd.Stdin = strings.NewReader(`process.stdout.write(JSON.stringify({ modules: require('module').builtinModules.filter((m) => !m.startsWith('_')), globals: Object.getOwnPropertyNames(globalThis).filter((g) => !g.startsWith('_')).sort(), intl: Object.getOwnPropertyNames(Intl).sort() }))`)
 	list, err := cmd.Output()
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +75,7 @@ func TestNodeCompatTable(t *testing.T) {
 	var names struct {
 		Modules []string `json:"modules"`
 		Globals []string `json:"globals"`
+		Intl    []string `json:"intl"`
 	}
 	if err := json.Unmarshal(list, &names); err != nil {
 		t.Fatal(err)
@@ -171,10 +183,43 @@ func TestNodeCompatTable(t *testing.T) {
 		}
 		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
-	b.WriteString("\n## Counts\n\n| image | modules full / partial / absent | globals full / differ / absent |\n| --- | --- | --- |\n")
+	b.WriteString("\n## Intl\n\nEach member of Node's `Intl`, and for the constructors their static and prototype members. What formats the same as Node is `runtime.TestIntlParity`'s business (images/README.md, \"Intl\", lists the locales and the known differences).\n\n| member | Node | node-bt | node22 |\n| --- | --- | --- | --- |\n")
+	icounts := map[string]map[string]int{}
 	for _, im := range images {
-		fmt.Fprintf(&b, "| %s | %d / %d / %d | %d / %d / %d |\n", im, counts[im]["full"], counts[im]["partial"], counts[im]["absent"],
-			gcounts[im]["full"], gcounts[im]["differs"], gcounts[im]["absent"])
+		icounts[im] = map[string]int{}
+	}
+	for _, k := range names.Intl {
+		w := want.Intl[k]
+		row := []string{"`Intl." + k + "`", w.Type}
+		for _, im := range images {
+			g, ok := got[im].Intl[k]
+			var missing []string
+			for _, n := range w.Keys {
+				if !contains(g.Keys, n) {
+					missing = append(missing, n)
+				}
+			}
+			switch {
+			case !ok || g.Type == "undefined":
+				row = append(row, "absent")
+				icounts[im]["absent"]++
+			case g.Type != w.Type:
+				row = append(row, "differs: "+g.Type)
+				icounts[im]["partial"]++
+			case len(missing) > 0:
+				row = append(row, "partial: missing `"+strings.Join(missing, "`, `")+"`")
+				icounts[im]["partial"]++
+			default:
+				row = append(row, "full")
+				icounts[im]["full"]++
+			}
+		}
+		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+	}
+	b.WriteString("\n## Counts\n\n| image | modules full / partial / absent | globals full / differ / absent | Intl members full / partial / absent |\n| --- | --- | --- | --- |\n")
+	for _, im := range images {
+		fmt.Fprintf(&b, "| %s | %d / %d / %d | %d / %d / %d | %d / %d / %d |\n", im, counts[im]["full"], counts[im]["partial"], counts[im]["absent"],
+			gcounts[im]["full"], gcounts[im]["differs"], gcounts[im]["absent"], icounts[im]["full"], icounts[im]["partial"], icounts[im]["absent"])
 	}
 	doc := b.String()
 	if *updateCompat {

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/reactord/reactord/runtime/internal/collateop"
 )
 
 // hostRefHost is the host-ref id of the one host function, __host(op, arg).
@@ -102,6 +104,10 @@ func (inv *invocation) hostOp(ctx context.Context, op string, arg []byte) ([]byt
 		return digest(op, arg)
 	case "zlib":
 		return inv.zlib(arg)
+	case "collate":
+		return collateop.Compare(arg)
+	case "intl-data":
+		return intlData(arg)
 	case "done", "fail":
 		if inv.settled {
 			return nil, errors.New("the invocation already returned")

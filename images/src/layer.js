@@ -22,6 +22,7 @@ const crypto = require('./node/crypto');
 const fetchModule = require('./web/fetch');
 const { sdk, isCustomHttpResponseError } = require('./bt/sdk');
 const { createRegistry } = require('./modules');
+const intl = require('./intl/lazy');
 
 const { apply, JSONStringify, JSONParse, ObjectDefineProperty, ObjectFreeze, ObjectCreate, String, Error, TypeError } = P;
 
@@ -68,6 +69,7 @@ function installGlobals() {
   defineGlobal('Headers', fetchModule.Headers);
   defineGlobal('Request', fetchModule.Request);
   defineGlobal('Response', fetchModule.Response);
+  intl.install();
 }
 
 // --- modules ---
@@ -298,6 +300,7 @@ function createReactor(options) {
       require: registry.require,
     };
     registry.require.main = module;
+    intl.preloadFor(wrapper);
     apply(wrapper, module.exports, [module.exports, registry.require, module, FILENAME, DIRNAME]);
     module.loaded = true;
     const exp = module.exports;

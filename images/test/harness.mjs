@@ -22,6 +22,8 @@ function layerText(image) {
   return layers.get(image);
 }
 
+let intlData = null;
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // seedFor returns the four 32-bit words the host sends as `seed` after a restore.
@@ -105,6 +107,18 @@ export class Layer {
         } catch (err) {
           throw new Error(`${err.code} ${err.errno === undefined ? 0 : err.errno} ${err.message}`);
         }
+      }
+      case 'intl-data': {
+        // images.IntlData: the Intl data the layer fetches on first use
+        if (arg === 'script') return readFileSync(join(distDir, 'intl.js'), 'utf8');
+        if (!intlData) intlData = JSON.parse(readFileSync(join(distDir, 'intl.json'), 'utf8'));
+        return Object.prototype.hasOwnProperty.call(intlData, arg) ? intlData[arg] : undefined;
+      }
+      case 'collate': {
+        // Node's ICU collator stands in for golang.org/x/text/collate (runtime/internal/collateop)
+        const [key, a, b] = JSON.parse(arg);
+        const [locale, sensitivity, numeric, caseFirst, ignorePunctuation, usage] = JSON.parse(key);
+        return String(new Intl.Collator(locale, { sensitivity, numeric, caseFirst, ignorePunctuation, usage }).compare(a, b));
       }
       case 'done':
       case 'fail':

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/evanw/esbuild/pkg/api"
@@ -25,6 +26,11 @@ import (
 
 // images are the layers to build: images/src/<name>.js -> images/dist/<name>.js.
 var images = []string{"node-bt", "node22"}
+
+// intlScript is the Intl script the layers evaluate when first needed
+// (src/intl/lazy.js): src/intl/script.js -> dist/intl.js, a script whose completion
+// value is the entry's exports.
+const intlScript = "intl"
 
 var analyze bool
 
@@ -57,7 +63,7 @@ func run(dir string, check bool) error {
 		return err
 	}
 	var stale []string
-	for _, name := range images {
+	for _, name := range append(images, intlScript) {
 		out, err := build(dir, name)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -77,6 +83,21 @@ func run(dir string, check bool) error {
 			return err
 		}
 		fmt.Printf("%s: %d bytes\n", dst, len(out))
+	}
+	data, err := intlData(dir)
+	if err != nil {
+		return fmt.Errorf("intl data: %w", err)
+	}
+	dst := filepath.Join(dir, "dist", "intl.json")
+	if check {
+		if have, err := os.ReadFile(dst); err != nil || !bytes.Equal(have, data) {
+			stale = append(stale, dst)
+		}
+	} else {
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			return err
+		}
+		fmt.Printf("%s: %d bytes\n", dst, len(data))
 	}
 	if len(stale) > 0 {
 		return fmt.Errorf("%s out of date: run go run ./images/internal/genlayer", strings.Join(stale, ", "))
@@ -195,6 +216,60 @@ type patch struct {
 
 var patches = []patch{
 	{
+		File: "@formatjs/intl-datetimeformat/polyfill-force.js",
+		Why:  "unpacking every zone's transitions when the data is added made ~70,000 arrays in the image heap; a zone is now unpacked the first time it is used, from data the host serves",
+		Edits: [][2]string{{`DateTimeFormat.__addTZData = function(d) {
+	DateTimeFormat.tzData = unpack(d);
+};`, `DateTimeFormat.__addTZData = function(d) {
+	// patched by reactord's genlayer: unpack each zone on first use
+	const abbrvs = d.abbrvs.split("|");
+	const offsets = d.offsets.split("|").map((n) => parseInt(n, 36));
+	const zones = {};
+	// d.names: only the zones' names, their packed transitions come from the host
+	for (const entry of d.names || d.zones) {
+		const zone = d.names ? entry : entry.split("|", 1)[0];
+		Object.defineProperty(zones, zone, {
+			configurable: true,
+			enumerable: true,
+			get() {
+				const packed = d.names ? Intl.__zoneData(zone) : entry;
+				const i = packed.indexOf("|");
+				const value = (i < 0 ? [] : packed.slice(i + 1).split("|")).map((z) => z.split(",")).map(([ts, abbrvIndex, offsetIndex, dst]) => [
+					ts === "" ? -Infinity : parseInt(ts, 36),
+					abbrvs[+abbrvIndex],
+					offsets[+offsetIndex],
+					dst === "1"
+				]);
+				Object.defineProperty(zones, zone, { value, configurable: true, enumerable: true, writable: true });
+				return value;
+			}
+		});
+	}
+	DateTimeFormat.tzData = zones;
+};`}, {`function findIntervalFormat(skeleton, intervalFormats) {`, `// patched by reactord's genlayer: each interval skeleton is parsed once, not once per
+// format skeleton (the first DateTimeFormat of a locale took ~0.5 s)
+const parsedIntervalSkeletons = new Map();
+function parseIntervalSkeleton(key) {
+	let parsed = parsedIntervalSkeletons.get(key);
+	if (parsed === void 0) {
+		parsed = parseDateTimeSkeleton(key);
+		parsedIntervalSkeletons.set(key, parsed);
+	}
+	return parsed;
+}
+function findIntervalFormat(skeleton, intervalFormats) {`}, {`		const candidate = parseDateTimeSkeleton(key);`, `		const candidate = parseIntervalSkeleton(key);`},
+			{`					return parsed ??= Object.keys(formats[calendar]).map((skeleton) => parseDateTimeSkeleton(skeleton, formats[calendar][skeleton], calendarIntervals[skeleton] || findIntervalFormat(skeleton, calendarIntervals), calendarIntervals.intervalFormatFallback));`,
+				`					// patched by reactord's genlayer: a format's range patterns (formatRange only) are parsed when first read
+					return parsed ??= Object.keys(formats[calendar]).map((skeleton) => {
+						const basic = parseDateTimeSkeleton(skeleton, formats[calendar][skeleton]);
+						let full;
+						const ranges = () => full ??= parseDateTimeSkeleton(skeleton, formats[calendar][skeleton], calendarIntervals[skeleton] || findIntervalFormat(skeleton, calendarIntervals), calendarIntervals.intervalFormatFallback);
+						Object.defineProperty(basic, "rangePatterns", { enumerable: true, configurable: true, get: () => ranges().rangePatterns });
+						Object.defineProperty(basic, "rangePatterns12", { enumerable: true, configurable: true, get: () => ranges().rangePatterns12 });
+						return basic;
+					});`}},
+	},
+	{
 		File: "whatwg-url-without-unicode/lib/url-state-machine.js",
 		Why:  "its domainToASCII is the identity: host names kept their case and non-ASCII labels were not punycode-encoded",
 		Edits: [][2]string{{`function domainToASCII(domain) {
@@ -250,11 +325,173 @@ func patchPlugin(dir string) api.Plugin {
 						}
 						out = strings.Replace(out, e[0], e[1], 1)
 					}
+					out = formatjsSource(dir, args.Path, out)
 					return api.OnLoadResult{Contents: &out, Loader: api.LoaderJS, ResolveDir: filepath.Dir(args.Path)}, nil
 				})
 			}
+			// The names of the IANA zones (src/intl/polyfills.js); their transitions are
+			// in dist/intl.json.
+			b.OnResolve(api.OnResolveOptions{Filter: `^reactord:intl-tz$`}, func(args api.OnResolveArgs) (api.OnResolveResult, error) {
+				return api.OnResolveResult{Path: "intl-tz", Namespace: "reactord"}, nil
+			})
+			b.OnLoad(api.OnLoadOptions{Filter: `^intl-tz$`, Namespace: "reactord"}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
+				tz, err := readTZ(dir)
+				if err != nil {
+					return api.OnLoadResult{}, err
+				}
+				names := make([]string, 0, len(tz.Zones))
+				for _, z := range tz.Zones {
+					names = append(names, strings.SplitN(z, "|", 2)[0])
+				}
+				b, err := json.Marshal(map[string]any{"abbrvs": tz.Abbrvs, "offsets": tz.Offsets, "names": names})
+				if err != nil {
+					return api.OnLoadResult{}, err
+				}
+				out := "module.exports = " + string(b) + ";\n"
+				return api.OnLoadResult{Contents: &out, Loader: api.LoaderJS}, nil
+			})
+			// Every other FormatJS file: only the private Intl.
+			b.OnLoad(api.OnLoadOptions{Filter: "^" + regexpQuote(filepath.Join(nm, "@formatjs")) + `/.*\.js$`}, func(args api.OnLoadArgs) (api.OnLoadResult, error) {
+				src, err := os.ReadFile(args.Path)
+				if err != nil {
+					return api.OnLoadResult{}, err
+				}
+				out := formatjsSource(dir, args.Path, string(src))
+				return api.OnLoadResult{Contents: &out, Loader: api.LoaderJS, ResolveDir: filepath.Dir(args.Path)}, nil
+			})
 		},
 	}
+}
+
+// localeDataJSON extracts the data of a FormatJS locale-data file (a script calling
+// Intl.X.__addLocaleData({...})) as compact JSON text.
+func localeDataJSON(path string) (string, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	text := string(src)
+	var data []byte
+	// two shapes: `(function (data) {...})(JSON.parse("..."))` and
+	// `if (...) { Intl.X.__addLocaleData({...}) } else {...}`
+	if i := strings.Index(text, "})(JSON.parse("); i >= 0 {
+		var s string
+		if err := json.NewDecoder(strings.NewReader(text[i+len("})(JSON.parse("):])).Decode(&s); err != nil {
+			return "", fmt.Errorf("%s: locale data is not a JSON string: %w", path, err)
+		}
+		data = []byte(s)
+	} else if i := strings.Index(text, "__addLocaleData("); i >= 0 {
+		var raw json.RawMessage
+		if err := json.NewDecoder(strings.NewReader(text[i+len("__addLocaleData("):])).Decode(&raw); err != nil {
+			return "", fmt.Errorf("%s: locale data is not JSON: %w", path, err)
+		}
+		data = raw
+	} else {
+		return "", fmt.Errorf("%s: not a FormatJS locale-data file (no __addLocaleData call): review genlayer's localeDataJSON", path)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, data); err != nil {
+		return "", fmt.Errorf("%s: locale data is not JSON: %w", path, err)
+	}
+	return buf.String(), nil
+}
+
+// tzData is FormatJS's packed IANA data (add-all-tz.js).
+type tzData struct {
+	Abbrvs  string   `json:"abbrvs"`
+	Offsets string   `json:"offsets"`
+	Zones   []string `json:"zones"` // "Zone/Name|transition|..."
+}
+
+func readTZ(dir string) (tzData, error) {
+	path := filepath.Join(dir, "node_modules", "@formatjs", "intl-datetimeformat", "add-all-tz.js")
+	var tz tzData
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return tz, err
+	}
+	text := string(src)
+	i := strings.Index(text, "__addTZData(")
+	if i < 0 {
+		return tz, fmt.Errorf("%s: no __addTZData call: review genlayer's readTZ", path)
+	}
+	if err := json.NewDecoder(strings.NewReader(text[i+len("__addTZData("):])).Decode(&tz); err != nil || len(tz.Zones) == 0 {
+		return tz, fmt.Errorf("%s: time-zone data is not as expected (%v): review genlayer's readTZ", path, err)
+	}
+	return tz, nil
+}
+
+// intlData is dist/intl.json: the data the layers' Intl asks the host for on first use
+// (images.IntlData): each shipped locale's CLDR data per constructor, "de/NumberFormat",
+// and each zone's transitions, "tz/Europe/Berlin". Kept out of the layer, it costs
+// neither the image's heap nor its evaluation, and an instance parses only what it uses.
+func intlData(dir string) ([]byte, error) {
+	var list struct {
+		Lazy  []string `json:"lazy"`
+		Kinds []string `json:"kinds"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "src", "intl", "locales.json"))
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &list); err != nil {
+		return nil, fmt.Errorf("src/intl/locales.json: %w", err)
+	}
+	data := map[string]string{}
+	for _, loc := range list.Lazy {
+		found := false
+		for _, kind := range list.Kinds {
+			path := filepath.Join(dir, "node_modules", "@formatjs", "intl-"+strings.ToLower(kind), "locale-data", loc+".js")
+			if _, err := os.Stat(path); err != nil {
+				continue
+			}
+			text, err := localeDataJSON(path)
+			if err != nil {
+				return nil, err
+			}
+			data[loc+"/"+kind] = text
+			found = true
+		}
+		if !found {
+			return nil, fmt.Errorf("src/intl/locales.json: FormatJS has no data for %s", loc)
+		}
+	}
+	tz, err := readTZ(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, z := range tz.Zones {
+		data["tz/"+strings.SplitN(z, "|", 2)[0]] = z
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(data); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// intlPrefix makes the `Intl` a FormatJS file sees the layer's private object
+// (src/intl/private.js) instead of the global: the polyfills install themselves there
+// and look each other up there, so reactor code cannot break them through the global.
+func intlPrefix(dir, path string) string {
+	if !strings.Contains(filepath.ToSlash(path), "/node_modules/@formatjs/") {
+		return ""
+	}
+	return "import { Intl } from " + strconv.Quote(filepath.ToSlash(filepath.Join(dir, "src", "intl", "private.js"))) + ";\n"
+}
+
+// canonicalizeOld is how each FormatJS formatter canonicalizes the locales it is asked
+// for; canonicalizeNew also has the layer add their data if it is not loaded yet
+// (src/intl/index.js, ensureLocales). Files without it are left alone.
+const (
+	canonicalizeOld = "function CanonicalizeLocaleList(locales) {\n\treturn Intl.getCanonicalLocales(locales);\n}"
+	canonicalizeNew = "function CanonicalizeLocaleList(locales) {\n\treturn Intl.__ensureLocales(Intl.getCanonicalLocales(locales));\n}"
+)
+
+func formatjsSource(dir, path string, src string) string {
+	return intlPrefix(dir, path) + strings.ReplaceAll(src, canonicalizeOld, canonicalizeNew)
 }
 
 func regexpQuote(s string) string {
@@ -269,8 +506,13 @@ func regexpQuote(s string) string {
 }
 
 func build(dir, name string) ([]byte, error) {
+	entry, globalName := filepath.Join(dir, "src", name+".js"), ""
+	if name == intlScript {
+		entry, globalName = filepath.Join(dir, "src", "intl", "script.js"), "reactordIntl"
+	}
 	res := api.Build(api.BuildOptions{
-		EntryPoints:       []string{filepath.Join(dir, "src", name+".js")},
+		EntryPoints:       []string{entry},
+		GlobalName:        globalName,
 		Bundle:            true,
 		Write:             false,
 		Outfile:           filepath.Join(dir, "dist", name+".js"),
@@ -300,9 +542,19 @@ func build(dir, name string) ([]byte, error) {
 		return nil, errors.New(strings.Join(msgs, "\n"))
 	}
 	for _, f := range res.OutputFiles {
-		if strings.HasSuffix(f.Path, ".js") {
-			return f.Contents, nil
+		if !strings.HasSuffix(f.Path, ".js") {
+			continue
 		}
+		if globalName != "" {
+			// `var reactordIntl=(()=>{...})();` -> `(()=>{...})();`, whose value is the
+			// entry's exports when the script is evaluated
+			decl := "var " + globalName + "="
+			if !bytes.Contains(f.Contents, []byte(decl)) {
+				return nil, fmt.Errorf("%s: esbuild's output has no %q", name, decl)
+			}
+			return bytes.Replace(f.Contents, []byte(decl), nil, 1), nil
+		}
+		return f.Contents, nil
 	}
 	return nil, errors.New("esbuild produced no JavaScript output")
 }

@@ -32,7 +32,11 @@ func (w *Worker) Follow(ctx context.Context, reactors *store.Reactors) error {
 			w.pools.Release(rec.ID, rec.Bundle)
 			req := RequestFor(rec)
 			if slices.Contains(w.tiers, rt.Tier(req.Tier)) {
-				if err := w.pools.Prepare(req); err != nil {
+				deployed := rec.CreatedAt
+				if rec.ModifiedAt != nil {
+					deployed = *rec.ModifiedAt
+				}
+				if err := w.pools.Prepare(req, deployed); err != nil {
 					w.log.Error("prepare reactor", "reactor_id", rec.ID, "error", err)
 				}
 			}

@@ -205,18 +205,26 @@ func (p *Pools) version(req Request) (*version, error) {
 	return v, nil
 }
 
-// Prepare loads a reactor version's snapshot in the background, so its first
-// invocation only has to start an instance.
-func (p *Pools) Prepare(req Request) error {
+// Prepare loads a reactor version's snapshot and its warm_concurrency instances in the
+// background. A version deployed (created or changed) within IdleTTL of now also gets
+// one instance beyond warm_concurrency, released after IdleTTL like any idle one, so
+// that the first invocation after a deploy finds it ready; versions that merely exist
+// when the worker starts do not.
+func (p *Pools) Prepare(req Request, deployed time.Time) error {
 	v, err := p.version(req)
 	if err != nil {
 		return err
 	}
+	spare := 0
+	if time.Since(deployed) < p.cfg.IdleTTL {
+		spare = 1
+	}
 	go func() {
 		if _, err := p.snapshot(context.Background(), v.image, v.key.bundle); err != nil {
 			p.log.Error("prepare reactor", "reactor_id", req.ReactorID, "error", err)
+			return
 		}
-		p.refill(v)
+		p.fill(v, spare)
 	}()
 	return nil
 }
@@ -280,9 +288,13 @@ func (p *Pools) put(v *version, in *rt.Instance) {
 	p.cfg.Metrics.setIdle(v.key.tier, 1)
 }
 
-func (p *Pools) refill(v *version) {
+func (p *Pools) refill(v *version) { p.fill(v, 0) }
+
+// fill starts instances in the background until v has max(warm_concurrency, atLeast)
+// idle ones.
+func (p *Pools) fill(v *version, atLeast int) {
 	p.mu.Lock()
-	if v.filling || len(v.idle) >= v.warm || p.versions[v.key] != v {
+	if v.filling || len(v.idle) >= max(v.warm, atLeast) || p.versions[v.key] != v {
 		p.mu.Unlock()
 		return
 	}
@@ -292,7 +304,7 @@ func (p *Pools) refill(v *version) {
 		ctx := context.Background()
 		for {
 			p.mu.Lock()
-			if len(v.idle) >= v.warm || p.versions[v.key] != v {
+			if len(v.idle) >= max(v.warm, atLeast) || p.versions[v.key] != v {
 				v.filling = false
 				p.mu.Unlock()
 				return

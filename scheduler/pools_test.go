@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	rt "github.com/reactord/reactord/runtime"
 	"github.com/reactord/reactord/store"
 )
@@ -117,7 +120,7 @@ func TestPoolsWarmAndEvict(t *testing.T) {
 	p, b := newPools(t, PoolsConfig{IdleTTL: time.Millisecond})
 	warm := request(t, b, "warm", `module.exports = async () => ({ raw: 'w' })`)
 	warm.WarmConcurrency = 2
-	if err := p.Prepare(warm); err != nil {
+	if err := p.Prepare(warm, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -138,5 +141,67 @@ func TestPoolsWarmAndEvict(t *testing.T) {
 	}
 	if n := p.idleCount("warm"); n != 2 {
 		t.Errorf("eviction dropped warm instances: %d left", n)
+	}
+}
+
+// TestPrepareAfterDeploy: a version deployed within the idle TTL gets one instance
+// ready beyond its warm_concurrency of 0, so its first invocation is not a cold start;
+// a version deployed long ago (found when the worker starts) gets none.
+func TestPrepareAfterDeploy(t *testing.T) {
+	p, b := newPools(t, PoolsConfig{IdleTTL: time.Minute})
+	fresh := request(t, b, "fresh", `module.exports = async () => ({ raw: 'f' })`)
+	old := request(t, b, "old", `module.exports = async () => ({ raw: 'o' })`)
+	if err := p.Prepare(fresh, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Prepare(old, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for p.idleCount("fresh") < 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := p.idleCount("fresh"); n != 1 {
+		t.Fatalf("freshly deployed version: %d idle instances, want 1", n)
+	}
+	time.Sleep(100 * time.Millisecond) // the old version's preparation has had its chance
+	if n := p.idleCount("old"); n != 0 {
+		t.Errorf("version deployed an hour ago: %d idle instances, want 0", n)
+	}
+	for _, tc := range []struct {
+		req      Request
+		wantCold bool
+	}{{fresh, false}, {old, true}} {
+		r, err := p.Run(context.Background(), tc.req, nil)
+		if err != nil || r.Status != 200 || r.ColdStart != tc.wantCold {
+			t.Errorf("%s: %v %d cold=%v, want cold=%v", tc.req.ReactorID, err, r.Status, r.ColdStart, tc.wantCold)
+		}
+	}
+}
+
+// TestMetricsCount: invocations are counted by tier and outcome, cold starts by tier,
+// and idle instances show in the warm gauge.
+func TestMetricsCount(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	p, b := newPools(t, PoolsConfig{Metrics: NewMetrics(reg)})
+	req := request(t, b, "m", `module.exports = async () => ({ raw: 1 })`)
+	for range 3 {
+		if r, err := p.Run(context.Background(), req, nil); err != nil || r.Status != 200 {
+			t.Fatalf("run: %v %d", err, r.Status)
+		}
+	}
+	m := p.cfg.Metrics
+	for _, tc := range []struct {
+		name string
+		c    prometheus.Collector
+		want float64
+	}{
+		{"invocations ok", m.invocations.WithLabelValues("standard", "ok"), 3},
+		{"cold starts", m.coldStarts.WithLabelValues("standard"), 1},
+		{"warm instances", m.warm.WithLabelValues("standard"), 1},
+	} {
+		if got := testutil.ToFloat64(tc.c); got != tc.want {
+			t.Errorf("%s = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -61,7 +61,10 @@ func TestServeRestart(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`reactord_invocations_total{outcome="ok",tier="standard"} 1`, `reactord_cold_starts_total{tier="standard"} 1`,
+	// Whether that invocation was a cold start depends on whether the instance the
+	// worker prepares for a recently deployed reactor was ready in time, so the cold
+	// start counter is not checked here (scheduler.TestMetricsCount checks it).
+	for _, want := range []string{`reactord_invocations_total{outcome="ok",tier="standard"} 1`,
 		"reactord_invocation_duration_seconds_bucket", "reactord_warm_instances", "process_resident_memory_bytes", "reactord_http_request_duration_seconds"} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -228,6 +229,12 @@ func measure(ctx context.Context, n int, service, peers bool, po peerOptions) ([
 		}
 	}
 	if peers {
+		// The peers share the machine with this process, which is also their load
+		// generator: release the engine and the heap the figures above left behind so
+		// that its collector does not compete with the servers it drives.
+		eng.Close(ctx)
+		goruntime.GC()
+		debug.FreeOSMemory()
 		if err := measurePeers(ctx, po, add); err != nil {
 			return nil, fmt.Errorf("peer comparison: %w", err)
 		}

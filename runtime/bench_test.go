@@ -38,15 +38,20 @@ func mustOK(b *testing.B, r runtime.Response, err error) {
 // BenchmarkColdStart: no instance of the bundle -> result (instance from the snapshot,
 // one invocation, close).
 func BenchmarkColdStart(b *testing.B) {
+	coldStarts(b, maskCard(b), cardEvent)
+}
+
+// coldStarts measures, for each b.Loop, an instance made from snap, one invocation
+// with ev, and its close.
+func coldStarts(b *testing.B, snap *runtime.Snapshot, ev runtime.Event) {
 	ctx := context.Background()
-	snap := maskCard(b)
 	l, _ := runtime.TierLimits(runtime.Standard)
 	for b.Loop() {
 		in, err := snap.NewInstance(ctx, l)
 		if err != nil {
 			b.Fatal(err)
 		}
-		r, err := in.Invoke(ctx, cardEvent)
+		r, err := in.Invoke(ctx, ev)
 		mustOK(b, r, err)
 		in.Close(ctx)
 	}

@@ -139,16 +139,7 @@ func BenchmarkColdStartIntl(b *testing.B) {
 		b.Skipf("load: %v", err)
 	}
 	defer snap.Close()
-	l, _ := runtime.TierLimits(runtime.Standard)
-	for b.Loop() {
-		in, err := snap.NewInstance(ctx, l)
-		if err != nil {
-			b.Fatal(err)
-		}
-		r, err := in.Invoke(ctx, runtime.Event{Args: json.RawMessage(`{}`)})
-		mustOK(b, r, err)
-		in.Close(ctx)
-	}
+	coldStarts(b, snap, runtime.Event{Args: json.RawMessage(`{}`)})
 }
 
 // BenchmarkImageBase: a new engine's first load on each image, which builds the image's
@@ -184,16 +175,7 @@ func BenchmarkColdStartAlloc(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer snap.Close()
-	l, _ := runtime.TierLimits(runtime.Standard)
-	for b.Loop() {
-		in, err := snap.NewInstance(ctx, l)
-		if err != nil {
-			b.Fatal(err)
-		}
-		r, err := in.Invoke(ctx, runtime.Event{Args: json.RawMessage(`{}`)})
-		mustOK(b, r, err)
-		in.Close(ctx)
-	}
+	coldStarts(b, snap, runtime.Event{Args: json.RawMessage(`{}`)})
 }
 
 // BenchmarkLoadIntl: making the snapshot of a reactor whose code mentions Intl (the Intl
@@ -217,16 +199,7 @@ func BenchmarkColdStartIntlLazy(b *testing.B) {
 		b.Skipf("load: %v", err)
 	}
 	defer snap.Close()
-	l, _ := runtime.TierLimits(runtime.Standard)
-	for b.Loop() {
-		in, err := snap.NewInstance(ctx, l)
-		if err != nil {
-			b.Fatal(err)
-		}
-		r, err := in.Invoke(ctx, runtime.Event{Args: json.RawMessage(`{}`)})
-		mustOK(b, r, err)
-		in.Close(ctx)
-	}
+	coldStarts(b, snap, runtime.Event{Args: json.RawMessage(`{}`)})
 }
 
 // BenchmarkColdStartIntlIdle: like BenchmarkColdStart for a reactor whose snapshot has
@@ -238,16 +211,7 @@ func BenchmarkColdStartIntlIdle(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer snap.Close()
-	l, _ := runtime.TierLimits(runtime.Standard)
-	for b.Loop() {
-		in, err := snap.NewInstance(ctx, l)
-		if err != nil {
-			b.Fatal(err)
-		}
-		r, err := in.Invoke(ctx, runtime.Event{Args: json.RawMessage(`{}`)})
-		mustOK(b, r, err)
-		in.Close(ctx)
-	}
+	coldStarts(b, snap, runtime.Event{Args: json.RawMessage(`{}`)})
 }
 
 // BenchmarkWarmIntl: intlReactor on a live instance.

@@ -307,11 +307,8 @@ func (m *mapped) populateHot() {
 			sum += mem[off]
 		}
 	}
-	touchSink.Add(uint32(sum))
+	runtime.KeepAlive(sum) // the reads are the point: keep them
 }
-
-// touchSink keeps the page reads of populateHot from being optimized away.
-var touchSink atomic.Uint32
 
 // Learn records the image pages this memory wrote. Only the first memory of the
 // image to call it is heard, as often as it calls (its pages written so far).
@@ -328,14 +325,9 @@ func (m *mapped) Learn() {
 		return
 	}
 	var hot []pageRange
-	for i := 0; i < len(entries)/8; i++ {
-		if classify(binary.LittleEndian.Uint64(entries[i*8:])) != pageDirty {
-			continue
-		}
-		if n := len(hot); n > 0 && hot[n-1].end == i*osPage {
-			hot[n-1].end += osPage
-		} else {
-			hot = append(hot, pageRange{i * osPage, (i + 1) * osPage})
+	for _, r := range runs(entries) {
+		if r.state == pageDirty {
+			hot = append(hot, r.pageRange)
 		}
 	}
 	im.hot.Store(&hot)
@@ -417,29 +409,42 @@ func classify(entry uint64) pageState {
 // they read the image again (copying over them would first read them back in).
 func (m *mapped) copyBackDirty() error {
 	im := m.image
-	pages := im.size / osPage
-	buf, err := m.readPagemap()
+	entries, err := m.readPagemap()
 	if err != nil {
 		return err
 	}
 	mem := m.region()
-	for i := 0; i < pages; {
-		st := classify(binary.LittleEndian.Uint64(buf[i*8:]))
-		j := i + 1
-		for j < pages && classify(binary.LittleEndian.Uint64(buf[j*8:])) == st {
-			j++
-		}
-		switch st {
+	for _, r := range runs(entries) {
+		switch r.state {
 		case pageDirty:
-			copy(mem[i*osPage:j*osPage], im.view[i*osPage:j*osPage])
+			copy(mem[r.start:r.end], im.view[r.start:r.end])
 		case pageSwapped:
-			if err := unix.Madvise(mem[i*osPage:j*osPage], unix.MADV_DONTNEED); err != nil {
+			if err := unix.Madvise(mem[r.start:r.end], unix.MADV_DONTNEED); err != nil {
 				return fmt.Errorf("drop swapped pages: %w", err)
 			}
 		}
-		i = j
 	}
 	return nil
+}
+
+// pageRun is a run of pages in the same state, in bytes from the start of the memory.
+type pageRun struct {
+	pageRange
+	state pageState
+}
+
+// runs groups pagemap entries (8 bytes a page) into runs of pages in the same state.
+func runs(entries []byte) []pageRun {
+	var out []pageRun
+	for i := 0; i < len(entries)/8; i++ {
+		st := classify(binary.LittleEndian.Uint64(entries[i*8:]))
+		if n := len(out); n > 0 && out[n-1].state == st {
+			out[n-1].end += osPage
+			continue
+		}
+		out = append(out, pageRun{pageRange{i * osPage, (i + 1) * osPage}, st})
+	}
+	return out
 }
 
 func (m *mapped) Free() {

@@ -78,11 +78,9 @@ func (s *Snapshot) NewInstance(ctx context.Context, limits Limits) (*Instance, e
 		return nil, err
 	}
 	// Tell wazero the memory's length when the snapshot is longer than a blank memory.
-	if cur := v.mod.Memory().Size(); uint32(size) > cur {
-		if _, ok := v.mod.Memory().Grow((uint32(size) - cur) / 65536); !ok {
-			v.mod.Close(ctx)
-			return nil, errors.New("runtime: cannot size the memory to the snapshot")
-		}
+	if !v.growTo(uint32(size)) {
+		v.mod.Close(ctx)
+		return nil, errors.New("runtime: cannot size the memory to the snapshot")
 	}
 	in := &Instance{snap: s, limits: limits, vm: v, mem: v.mem, state: &hostState{vm: v}}
 	if err := in.applyLimits(ctx); err != nil {

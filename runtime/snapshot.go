@@ -232,10 +232,8 @@ func (e *Engine) Load(ctx context.Context, b Bundle) (*Snapshot, error) {
 	defer v.mod.Close(ctx)
 	// Tell wazero the memory's length when the base image is longer than a blank memory
 	// (a layer whose evaluation grew the heap past the module's initial pages).
-	if cur, size := v.mod.Memory().Size(), uint32(base.image.Size()); size > cur {
-		if _, ok := v.mod.Memory().Grow((size - cur + 65535) / 65536); !ok {
-			return nil, errors.New("runtime: cannot size the memory to the image's base snapshot")
-		}
+	if !v.growTo(uint32(base.image.Size())) {
+		return nil, errors.New("runtime: cannot size the memory to the image's base snapshot")
 	}
 	p := base.ptrs
 	lim := Limits{Memory: memLimit, Timeout: timeout, MaxLogs: DefaultMaxLogs}

@@ -280,6 +280,17 @@ func (v *vm) call(ctx context.Context, jsctx, undefined, argv, fn uint32, args .
 	return v.checked(ctx, jsctx, val)
 }
 
+// growTo grows the wasm memory, in whole 64 KiB pages, to at least size bytes; it
+// reports false when the memory cannot grow that far.
+func (v *vm) growTo(size uint32) bool {
+	mem := v.mod.Memory()
+	if cur := mem.Size(); size > cur {
+		_, ok := mem.Grow((size - cur + 65535) / 65536)
+		return ok
+	}
+	return true
+}
+
 // runJobs runs QuickJS's job queue until it is empty.
 func (v *vm) runJobs(ctx context.Context, rt, jsctx, lastCtx uint32) error {
 	val, err := v.c(ctx, v.fn.executePendingJob, rt, math.MaxUint32, lastCtx) // -1: until empty

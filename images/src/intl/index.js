@@ -14,10 +14,8 @@ const { Intl: internal } = require('./private');
 Object.defineProperty(internal, '__zoneData', { value: (zone) => host.call('intl-data', 'tz/' + zone) });
 const lazyLocales = require('./polyfills');
 
-const { apply, uncurryThis, ObjectDefineProperty, ObjectCreate, ObjectGetOwnPropertyDescriptor, getPrototypeOf, JSONStringify, String, TypeError } = P;
+const { apply, uncurryThis, ObjectDefineProperty, ObjectCreate, ObjectGetOwnPropertyDescriptor, getPrototypeOf, JSONStringify, String, TypeError, ArrayIsArray, ObjectKeys } = P;
 const ObjectPrototype = Object.prototype;
-const ArrayIsArray = Array.isArray;
-const ObjectKeys = Object.keys;
 const NumberPrototypeValueOf = uncurryThis(Number.prototype.valueOf);
 const DatePrototypeValueOf = uncurryThis(Date.prototype.valueOf);
 const BigIntPrototypeValueOf = uncurryThis(BigInt.prototype.valueOf);

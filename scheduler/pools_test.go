@@ -71,6 +71,16 @@ func (p *Pools) idleCount(reactor string) (n int) {
 	return n
 }
 
+// waitIdle waits up to 10 s for reactor to have n idle instances and returns how many
+// it has.
+func (p *Pools) waitIdle(reactor string, n int) int {
+	deadline := time.Now().Add(10 * time.Second)
+	for p.idleCount(reactor) < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return p.idleCount(reactor)
+}
+
 func TestPoolsReuseAndRelease(t *testing.T) {
 	p, b := newPools(t, PoolsConfig{})
 	req := request(t, b, "r1", `let n = 0; module.exports = async () => ({ raw: ++n })`)
@@ -123,11 +133,7 @@ func TestPoolsWarmAndEvict(t *testing.T) {
 	if err := p.Prepare(warm, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for p.idleCount("warm") < 2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := p.idleCount("warm"); n != 2 {
+	if n := p.waitIdle("warm", 2); n != 2 {
 		t.Fatalf("%d warm instances, want 2", n)
 	}
 	cold := request(t, b, "cold", `module.exports = async () => ({ raw: 'c' })`)
@@ -157,11 +163,7 @@ func TestPrepareAfterDeploy(t *testing.T) {
 	if err := p.Prepare(old, time.Now().Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for p.idleCount("fresh") < 1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := p.idleCount("fresh"); n != 1 {
+	if n := p.waitIdle("fresh", 1); n != 1 {
 		t.Fatalf("freshly deployed version: %d idle instances, want 1", n)
 	}
 	time.Sleep(100 * time.Millisecond) // the old version's preparation has had its chance

@@ -45,6 +45,11 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p auth.Prin
 	}
 	q.TenantID, q.CreatedBy = s.cfg.System.TenantID, p.ApplicationID
 	t, err := s.cfg.Tokens.Create(r.Context(), q, invoke.TokenAccess(p, "token:create"))
+	s.writeToken(w, r, http.StatusCreated, t, err)
+}
+
+// writeToken answers with t masked, or with err, the error of the call that made t.
+func (s *Server) writeToken(w http.ResponseWriter, r *http.Request, status int, t *tokens.Token, err error) {
 	if err != nil {
 		s.tokenError(w, r, err)
 		return
@@ -53,7 +58,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p auth.Prin
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, t)
+	writeJSON(w, status, t)
 }
 
 // getToken answers GET /tokens/{id}: plaintext data with token:reveal, else masked

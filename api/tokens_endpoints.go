@@ -304,15 +304,7 @@ func (s *Server) updateToken(w http.ResponseWriter, r *http.Request, p auth.Prin
 		return
 	}
 	t, err := s.cfg.Tokens.Update(r.Context(), s.cfg.System.TenantID, cur.ID, body, p.ApplicationID)
-	if err != nil {
-		s.tokenError(w, r, err)
-		return
-	}
-	if t, err = t.Masked(r.Context()); err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, t)
+	s.writeToken(w, r, http.StatusOK, t, err)
 }
 
 // associateTokens answers POST /tokens/{parentId}/children/{childId}: 204 once the
@@ -370,15 +362,7 @@ func (s *Server) createChildToken(w http.ResponseWriter, r *http.Request, p auth
 	if err == nil {
 		err = s.cfg.Tokens.Associate(r.Context(), s.cfg.System.TenantID, parent, t.ID)
 	}
-	if err != nil {
-		s.tokenError(w, r, err)
-		return
-	}
-	if t, err = t.Masked(r.Context()); err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, t)
+	s.writeToken(w, r, http.StatusCreated, t, err)
 }
 
 // listChildTokens answers GET /tokens/{parentId}/children, filtered by id and type.

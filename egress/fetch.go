@@ -35,6 +35,9 @@ type Options struct {
 	// Timeout bounds one fetch, redirects and body included; 0 leaves it to the
 	// context, which ends with the invocation.
 	Timeout time.Duration
+	// MaxIdlePerHost is how many idle connections are kept per host (default 8); past
+	// it, each concurrent request dials, and the policy checks, a new connection.
+	MaxIdlePerHost int
 }
 
 const defaultMaxBytes = 5 << 20
@@ -61,6 +64,9 @@ func New(p Policy, o Options) *Fetcher {
 	if o.UserAgent == "" {
 		o.UserAgent = "reactord"
 	}
+	if o.MaxIdlePerHost <= 0 {
+		o.MaxIdlePerHost = 8
+	}
 	f := &Fetcher{policy: p, opts: o}
 	dialer := &net.Dialer{
 		Timeout:   30 * time.Second,
@@ -73,8 +79,8 @@ func New(p Policy, o Options) *Fetcher {
 		Proxy:                  nil, // never route reactor traffic through an environment proxy
 		DialContext:            dialContext(dialer),
 		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           100,
-		MaxIdleConnsPerHost:    8,
+		MaxIdleConns:           max(100, 4*o.MaxIdlePerHost),
+		MaxIdleConnsPerHost:    o.MaxIdlePerHost,
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  time.Second,

@@ -116,17 +116,12 @@ func New(cfg Config) *Proxy {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	// The destination's redirects are the caller's to follow, not the proxy's.
-	f := egress.New(cfg.Policy, egress.Options{MaxRedirects: -1, MaxRequestBytes: 1 << 40, MaxResponseBytes: cfg.MaxResponse})
-	client := f.Client()
-	if t, ok := client.Transport.(*http.Transport); ok {
-		// Many callers share few destinations: keep an idle connection for each
-		// concurrent call to a destination instead of the fetch default (8 per host),
-		// past which every call dials (and the policy checks) a new connection.
-		t.MaxIdleConnsPerHost = maxIdlePerDestination
-		t.MaxIdleConns = 4 * maxIdlePerDestination
-	}
-	return &Proxy{cfg: cfg, client: client, log: cfg.Logger}
+	// The destination's redirects are the caller's to follow, not the proxy's. Many
+	// callers share few destinations: keep an idle connection for each concurrent call
+	// to a destination instead of the fetch default (8 per host).
+	f := egress.New(cfg.Policy, egress.Options{MaxRedirects: -1, MaxRequestBytes: 1 << 40,
+		MaxResponseBytes: cfg.MaxResponse, MaxIdlePerHost: maxIdlePerDestination})
+	return &Proxy{cfg: cfg, client: f.Client(), log: cfg.Logger}
 }
 
 // Call is one request to proxy.

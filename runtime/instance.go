@@ -386,7 +386,7 @@ type completion struct {
 }
 
 func newInvocation(e *Engine, l Limits) *invocation {
-	return &invocation{eng: e, limits: l, done: make(chan completion, 16)}
+	return &invocation{eng: e, limits: l}
 }
 
 // interruptOn makes QuickJS's interrupt handler stop the code once ctx ends.
@@ -448,6 +448,11 @@ func (inv *invocation) startAsync(ctx context.Context, arg []byte) ([]byte, erro
 	}
 	op := &hostOp{inv: inv}
 	op.charged.Store(int64(len(req.Arg)))
+	if inv.done == nil {
+		// Made by the first operation: most invocations start none, and a receive
+		// from the nil channel in wait and drain is simply never ready.
+		inv.done = make(chan completion, 16)
+	}
 	inv.nextID++
 	id := strconv.Itoa(inv.nextID)
 	inv.pending++

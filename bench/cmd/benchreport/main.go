@@ -37,9 +37,10 @@ func main() {
 	flag.StringVar(&po.reactord, "reactord", "bin/reactord", "the reactord binary the peer comparison runs as `reactord serve`")
 	flag.IntVar(&po.rounds, "rounds", 3, "rounds of the peer comparison; each figure is the median over them")
 	flag.StringVar(&po.pprof, "pprof", "", "write a Go CPU profile of reactord serve during its first 32-client peer run to this `file`")
-	flag.IntVar(&po.pprofAt, "pprof-clients", 32, "the client count (1 or 32) whose first run -pprof profiles")
+	flag.IntVar(&po.pprofAt, "pprof-clients", 32, "the client count (1 or 32) whose first run -pprof and -perf profile")
 	flag.StringVar(&po.trace, "trace", "", "write a Go execution trace of reactord serve during its first 1-client peer run to this `file`")
-	flag.StringVar(&po.perf, "perf", "", "write `perf record -g` of reactord serve during its first 32-client peer run to this file")
+	flag.StringVar(&po.perf, "perf", "", "write `perf record -g` of reactord serve during its first peer run at -pprof-clients to this file")
+	flag.BoolVar(&po.pin, "pin", true, "run each peer server on its own CPUs and the load generator on the others")
 	flag.Parse()
 	if *peersOnly && *readme != "" {
 		fmt.Fprintln(os.Stderr, "benchreport: -peers-only measures part of the table; it does not rewrite -readme")

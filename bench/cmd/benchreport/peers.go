@@ -33,6 +33,7 @@ type peerOptions struct {
 	pprof    string        // when set, a Go CPU profile of reactord serve during its 32-client run goes here
 	trace    string        // when set, a Go execution trace of reactord serve during its 1-client run goes here
 	pprofAt  int           // the client count whose run -pprof profiles (32 unless set)
+	pin      bool          // servers on their own CPUs, the load generator on the others (see launcher)
 }
 
 // peer is one HTTP server answering the card-masking react request.
@@ -42,7 +43,7 @@ type peer struct {
 	note        string
 	pid         int
 	pprofAddr   string // reactord serve's --pprof-addr
-	ported      bool // runs bench/peers' port of the function, error path included
+	ported      bool   // runs bench/peers' port of the function, error path included
 }
 
 // peerFigure is one load run against one peer.
@@ -66,7 +67,13 @@ func measurePeers(ctx context.Context, o peerOptions, add func(name, value, targ
 	defer os.RemoveAll(dir)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}, Timeout: 30 * time.Second}
 	body, check := []byte(sameWork[0].body), checkMasked
-	peers, stop, err := startPeers(ctx, client, o.reactord, dir, add)
+	var l launcher
+	if o.pin {
+		var placement string
+		l, placement = pinnedLauncher()
+		add("peers: CPUs", placement, "", "each server alone on its CPUs, one after the other; the load generator on the others")
+	}
+	peers, stop, err := startPeers(ctx, client, l, o.reactord, dir, add)
 	if err != nil {
 		return err
 	}
@@ -87,7 +94,7 @@ func measurePeers(ctx context.Context, o peerOptions, add func(name, value, targ
 			// machine moves all of them alike.
 			for i, p := range peers {
 				var rec *exec.Cmd
-				if i == 0 && c == 32 && round == 0 && o.perf != "" {
+				if i == 0 && c == max(o.pprofAt, 1) && round == 0 && o.perf != "" {
 					if rec, err = startPerf(o.perf, p.pid); err != nil {
 						return err
 					}
@@ -164,7 +171,7 @@ func measurePeers(ctx context.Context, o peerOptions, add func(name, value, targ
 // startPeers starts reactord serve and its peers, each checked to answer every sameWork
 // request exactly as reactord does; a peer that cannot start is reported with add and
 // left out. stop ends them all.
-func startPeers(ctx context.Context, client *http.Client, reactordBin, dir string, add func(name, value, target, note string)) ([]peer, func(), error) {
+func startPeers(ctx context.Context, client *http.Client, l launcher, reactordBin, dir string, add func(name, value, target, note string)) ([]peer, func(), error) {
 	body, check := []byte(sameWork[0].body), checkMasked
 	var stops []func()
 	stop := func() {
@@ -172,7 +179,7 @@ func startPeers(ctx context.Context, client *http.Client, reactordBin, dir strin
 			stops[i]()
 		}
 	}
-	rd, stopRD, err := startReactord(ctx, client, reactordBin, dir, body, check)
+	rd, stopRD, err := startReactord(ctx, client, l, reactordBin, dir, body, check)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reactord serve: %w", err)
 	}
@@ -185,15 +192,15 @@ func startPeers(ctx context.Context, client *http.Client, reactordBin, dir strin
 		return nil, nil, fmt.Errorf("bundling the peers' function: %w", err)
 	}
 	for _, start := range []func() (peer, func(), error){
-		func() (peer, func(), error) { return startWorkerd(ctx, client, dir, workerBundle, body, check) },
+		func() (peer, func(), error) { return startWorkerd(ctx, client, l, dir, workerBundle, body, check) },
 		func() (peer, func(), error) {
-			p, stop, err := startNode(ctx, "bench/peers/node-server.js", nodeBundle)
+			p, stop, err := startNode(ctx, l, "bench/peers/node-server.js", nodeBundle)
 			p.name, p.short, p.ported = "node HTTP, no isolation (ceiling)", "node", true
 			p.note = "plain node:http calling the function in-process, no auth, " + p.note
 			return p, stop, err
 		},
 		func() (peer, func(), error) {
-			p, stop, err := startNode(ctx, "bench/nodehttp/server.js", "functions/mask-card/index.js", "bench/node/package.json")
+			p, stop, err := startNode(ctx, l, "bench/nodehttp/server.js", "functions/mask-card/index.js", "bench/node/package.json")
 			p.name, p.short = "node HTTP + vm.createContext", "node-vm"
 			p.note = "a fresh vm context per request, no auth, " + p.note
 			return p, stop, err
@@ -295,7 +302,7 @@ func ratio(a, b float64) string {
 
 // startReactord runs `reactord serve` in its own process on a fresh data directory and
 // creates the application and reactor the load uses.
-func startReactord(ctx context.Context, client *http.Client, bin, dir string, body []byte, check func(int, []byte) error) (peer, func(), error) {
+func startReactord(ctx context.Context, client *http.Client, l launcher, bin, dir string, body []byte, check func(int, []byte) error) (peer, func(), error) {
 	p := peer{name: "reactord serve", short: "reactord", note: "bin/reactord serve in its own process: HTTP -> NATS -> wasm, API key and permission checks"}
 	abs, err := filepath.Abs(bin)
 	if err != nil {
@@ -312,7 +319,7 @@ func startReactord(ctx context.Context, client *http.Client, bin, dir string, bo
 	if p.pprofAddr, err = freeAddr(); err != nil {
 		return p, nil, err
 	}
-	cmd := exec.Command(abs, "serve", "--addr", addr, "--data-dir", filepath.Join(dir, "reactord"),
+	cmd := l.command(ctx, abs, "serve", "--addr", addr, "--data-dir", filepath.Join(dir, "reactord"),
 		"--management-key", benchKey, "--queue-wait", "2s", "--pprof-addr", p.pprofAddr)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -432,7 +439,7 @@ const mask :Workerd.Worker = (
 `
 
 // startWorkerd serves the worker bundle with workerd on a socket this process opened.
-func startWorkerd(ctx context.Context, client *http.Client, dir, bundle string, body []byte, check func(int, []byte) error) (peer, func(), error) {
+func startWorkerd(ctx context.Context, client *http.Client, l launcher, dir, bundle string, body []byte, check func(int, []byte) error) (peer, func(), error) {
 	p := peer{name: "workerd", short: "workerd", note: "one isolate reused, no auth", ported: true}
 	bin, err := workerdBinary()
 	if err != nil {
@@ -461,7 +468,7 @@ func startWorkerd(ctx context.Context, client *http.Client, dir, bundle string, 
 	}
 	defer f.Close()
 	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "serve", cfg, "--socket-fd", "http=3")
+	cmd := l.command(ctx, bin, "serve", cfg, "--socket-fd", "http=3")
 	cmd.ExtraFiles = []*os.File{f}
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	if err := cmd.Start(); err != nil {
@@ -484,9 +491,9 @@ func startWorkerd(ctx context.Context, client *http.Client, dir, bundle string, 
 }
 
 // startNode runs a node server script that prints "listening PORT" once ready.
-func startNode(ctx context.Context, script string, args ...string) (peer, func(), error) {
+func startNode(ctx context.Context, l launcher, script string, args ...string) (peer, func(), error) {
 	var p peer
-	cmd := exec.CommandContext(ctx, "node", append([]string{script}, args...)...)
+	cmd := l.command(ctx, "node", append([]string{script}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return p, nil, err

@@ -30,7 +30,7 @@ func TestPeersRunTheSameFunction(t *testing.T) {
 	ctx := context.Background()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}, Timeout: 30 * time.Second}
 	var skipped []string
-	peers, stop, err := startPeers(ctx, client, bin, t.TempDir(), func(name, value, target, note string) {
+	peers, stop, err := startPeers(ctx, client, launcher{}, bin, t.TempDir(), func(name, value, target, note string) {
 		skipped = append(skipped, name+": "+note)
 	})
 	if err != nil {

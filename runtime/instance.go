@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	gojson "github.com/goccy/go-json"
 	"strconv"
 	"strings"
 	"sync"
@@ -332,7 +333,8 @@ func encodeEvent(ev Event, seed bool) ([]byte, error) {
 		}
 	}
 	// Marshal validates args (a RawMessage) as it copies them; only they can fail.
-	b, err := json.Marshal(struct {
+	// go-json: the event is encoded on every invocation.
+	b, err := gojson.Marshal(struct {
 		Args          json.RawMessage   `json:"args"`
 		Configuration map[string]string `json:"configuration"`
 		Seed          []uint32          `json:"seed,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	gojson "github.com/goccy/go-json"
 	"net/http"
 	"time"
 
@@ -67,11 +68,17 @@ type LogLine struct {
 // ResultBody is the body of a successful node-bt style answer, {"tokens", "raw"}:
 // the runtime answers with tokens null, and the service again once it created the
 // tokens the result asked for.
+// Both are JSON the host already holds as valid values (decoded or encoded by it); empty
+// is null. The body is spliced from them rather than re-encoded: it is built on every
+// invocation, and the values are copied as they are, HTML characters included.
 func ResultBody(tokens, raw json.RawMessage) json.RawMessage {
-	return mustJSON(struct {
-		Tokens json.RawMessage `json:"tokens"`
-		Raw    json.RawMessage `json:"raw"`
-	}{orNull(tokens), orNull(raw)})
+	tokens, raw = orNull(tokens), orNull(raw)
+	b := make([]byte, 0, len(`{"tokens":,"raw":}`)+len(tokens)+len(raw))
+	b = append(b, `{"tokens":`...)
+	b = append(b, tokens...)
+	b = append(b, `,"raw":`...)
+	b = append(b, raw...)
+	return append(b, '}')
 }
 
 // reactorStatuses are the statuses a thrown error may choose, with their titles and types.
@@ -193,7 +200,7 @@ func messages(v any) []string {
 // resultResponse maps a returned value to the contract's response.
 func resultResponse(contractNode22 bool, result []byte) Response {
 	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(result, &obj); err != nil {
+	if err := gojson.Unmarshal(result, &obj); err != nil {
 		obj = nil // a non-object result: nothing raw, nothing to tokenize
 	}
 	if res, ok := obj["res"]; ok && contractNode22 {

@@ -57,6 +57,38 @@ func coldStarts(b *testing.B, snap *runtime.Snapshot, ev runtime.Event) {
 	}
 }
 
+// BenchmarkFirstInvoke: the first invocation on an instance made (and prefaulted)
+// beforehand, as the pools make warm and spare instances in the background (not
+// timed: the instance's creation and close).
+func BenchmarkFirstInvoke(b *testing.B) {
+	ctx := context.Background()
+	snap := maskCard(b)
+	l, _ := runtime.TierLimits(runtime.Standard)
+	first, err := snap.NewInstance(ctx, l) // the image's first instance learns its pages
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range 2 {
+		r, err := first.Invoke(ctx, cardEvent)
+		mustOK(b, r, err)
+	}
+	first.Close(ctx)
+	for b.Loop() {
+		b.StopTimer()
+		in, err := snap.NewInstance(ctx, l)
+		if err != nil {
+			b.Fatal(err)
+		}
+		in.Prefault()
+		b.StartTimer()
+		r, err := in.Invoke(ctx, cardEvent)
+		mustOK(b, r, err)
+		b.StopTimer()
+		in.Close(ctx)
+		b.StartTimer()
+	}
+}
+
 // BenchmarkWarmInvoke: one more invocation on a live instance.
 func BenchmarkWarmInvoke(b *testing.B) {
 	ctx := context.Background()

@@ -105,6 +105,22 @@ func (in *Instance) Limits() Limits { return in.limits }
 // Snapshot returns the snapshot the instance was started from.
 func (in *Instance) Snapshot() *Snapshot { return in.snap }
 
+// Prefault moves to now the cost of mapping the snapshot pages that the instance's
+// first invocation reads, on machines that charge it on first access (virtual machines
+// that back a guest's pages lazily). It is for instances made before a request needs
+// them: there it takes about 1 ms off their first invocation, while an instance about
+// to run at once would pay more for it than it saves.
+func (in *Instance) Prefault() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	// Closing the engine frees every memory; entering it first makes the close wait.
+	if in.closed || !in.snap.eng.enter() {
+		return
+	}
+	defer in.snap.eng.inflight.Done()
+	in.mem.Prefault()
+}
+
 // Closed reports whether the instance was closed or discarded.
 func (in *Instance) Closed() bool {
 	in.mu.Lock()

@@ -320,6 +320,7 @@ func (p *Pools) fill(v *version, atLeast int) {
 				p.mu.Unlock()
 				return
 			}
+			in.Prefault() // made ahead of any request: its first one need not map pages
 			p.put(v, in)
 		}
 	}()

@@ -124,7 +124,8 @@ func measureService(ctx context.Context, d time.Duration, add func(name, value, 
 	}
 	time.Sleep(3 * time.Second)
 	add("service: RSS with 100 reactors x 1 warm instance", fmt.Sprintf("%d MiB (+%d MiB)", rss()>>20, (rss()-rssBefore)>>20), "",
-		fmt.Sprintf("whole process: NATS, gateway, worker; the 100 snapshot images add %d MiB of shared memory (memfd) outside RSS", (meminfo("Shmem:")-shmemBefore)>>20))
+		fmt.Sprintf("whole process: NATS, gateway, worker; anonymous and file pages (RssAnon + RssFile): the 100 snapshot images are %d MiB of shared memory (memfd), of which the instances map %d MiB (RssShmem)",
+			(meminfo("Shmem:")-shmemBefore)>>20, procStatus("RssShmem:")>>20))
 
 	if err := measureProxy(client, base, add); err != nil {
 		return fmt.Errorf("proxy: %w", err)
@@ -229,10 +230,16 @@ func meminfo(field string) int64 {
 	return 0
 }
 
-func rss() int64 {
+// rss is this process's resident memory without its mapped shared memory (RssAnon +
+// RssFile): the snapshot images are memfds, so the pages of them an instance maps
+// are counted once in the machine's Shmem, not once per instance here.
+func rss() int64 { return procStatus("RssAnon:") + procStatus("RssFile:") }
+
+// procStatus is a field of /proc/self/status, in bytes.
+func procStatus(field string) int64 {
 	b, _ := os.ReadFile("/proc/self/status")
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			kb, _ := strconv.ParseInt(f[1], 10, 64)
 			return kb << 10
 		}

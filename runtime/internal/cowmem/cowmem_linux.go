@@ -31,21 +31,39 @@ type mappedImage struct {
 	// last one releases the file, the view and pagemap.
 	refs   atomic.Int32
 	closed atomic.Bool
-	// hot are the page ranges (in bytes) a first invocation wrote, learned from the
-	// first memory that calls Learn; memories attached later populate them.
-	hot     atomic.Pointer[[]pageRange]
+	// hot is what a first invocation touched, learned from the first memory that
+	// calls Learn; memories attached later populate it.
+	hot     atomic.Pointer[touched]
 	learner atomic.Pointer[mapped] // the one memory whose Learn calls count
 	// family, shared by a base image and the images derived from it, holds the pages
 	// of the base's part that the first derived image to learn wrote: runtime and
 	// allocator pages every derived image writes alike. A derived image populates them
 	// until it has learned its own.
-	family     *atomic.Pointer[[]pageRange]
+	family     *atomic.Pointer[touched]
 	familyOnce sync.Once
 	baseSize   int
 }
 
 // pageRange is a run of OS pages, in bytes from the start of the memory.
 type pageRange struct{ start, end int }
+
+// touched are the image pages a memory wrote (copied on write) and those it only read
+// (mapped from the image), in byte ranges of the memory.
+type touched struct{ written, read []pageRange }
+
+// within is t cut to the first size bytes.
+func (t *touched) within(size int) *touched {
+	cut := func(rs []pageRange) []pageRange {
+		var out []pageRange
+		for _, r := range rs {
+			if r.start < size {
+				out = append(out, pageRange{r.start, min(r.end, size)})
+			}
+		}
+		return out
+	}
+	return &touched{written: cut(t.written), read: cut(t.read)}
+}
 
 func (im *mappedImage) retain() { im.refs.Add(1) }
 
@@ -143,15 +161,16 @@ func (im *mappedImage) NewMemory(limit uint64) (Memory, error) {
 // mapped private over its start, the rest is anonymous and made accessible as the
 // memory grows.
 type mapped struct {
-	image     *mappedImage
-	base      unsafe.Pointer
-	reserved  int
-	committed int // bytes accessible from base
-	size      int // wasm memory length
-	dirtyTop  int // highest size since the last reset
-	limit     uint64
-	atLimit   bool
-	scratch   []byte // pagemap entries
+	image      *mappedImage
+	base       unsafe.Pointer
+	reserved   int
+	committed  int // bytes accessible from base
+	size       int // wasm memory length
+	dirtyTop   int // highest size since the last reset
+	limit      uint64
+	atLimit    bool
+	scratch    []byte      // pagemap entries
+	mappedRead []pageRange // image pages populated for reading, for Prefault
 }
 
 func newMapped(im *mappedImage, limit uint64) (*mapped, error) {
@@ -278,14 +297,21 @@ func (m *mapped) Reset() error {
 	return nil
 }
 
-// madvPopulateWrite is MADV_POPULATE_WRITE (Linux 5.14): fault pages in writable, as
-// a write would, without touching them.
-const madvPopulateWrite = 23
+// MADV_POPULATE_READ and MADV_POPULATE_WRITE (Linux 5.14): fault pages in as a read or
+// a write would, in one call, without touching them.
+const (
+	madvPopulateRead  = 22
+	madvPopulateWrite = 23
+)
 
-// populateHot populates the image pages earlier memories wrote on their first
-// invocation. Kernels without MADV_POPULATE_WRITE refuse it; the pages then fault in
+// populateHot populates the image pages earlier memories touched on their first
+// invocations: the pages they wrote get their private copies, read once each, and the
+// pages they only read are mapped (and read by Prefault, when the memory is made
+// ahead of use: reading them costs more than their first invocation saves when it
+// follows at once). Kernels without MADV_POPULATE_* refuse it; the pages then fault in
 // as they are used, as they always did.
 func (m *mapped) populateHot() {
+	m.mappedRead = nil
 	im := m.image
 	hot := im.hot.Load()
 	if hot == nil && im.family != nil {
@@ -296,13 +322,35 @@ func (m *mapped) populateHot() {
 	}
 	mem := m.region()
 	var sum byte
-	for _, r := range *hot {
-		if err := unix.Madvise(mem[r.start:r.end], madvPopulateWrite); err != nil {
-			return
+	for _, set := range []struct {
+		ranges []pageRange
+		advice int
+		touch  bool
+	}{{hot.written, madvPopulateWrite, true}, {hot.read, madvPopulateRead, false}} {
+		for _, r := range set.ranges {
+			if err := unix.Madvise(mem[r.start:r.end], set.advice); err != nil {
+				return
+			}
+			if !set.touch {
+				m.mappedRead = append(m.mappedRead, r)
+				continue
+			}
+			// Reading each page once more costs nothing on bare metal, but where the
+			// hypervisor maps a page only on its first access (as the test machine's
+			// does, at about 10 us a page) it moves that cost here, before the instance
+			// runs.
+			for off := r.start; off < r.end; off += osPage {
+				sum += mem[off]
+			}
 		}
-		// Reading each page once more costs nothing on bare metal, but where the
-		// hypervisor maps a page only on its first access (as the test machine's does,
-		// at about 10 us a page) it moves that cost here, before the instance runs.
+	}
+	runtime.KeepAlive(sum) // the reads are the point: keep them
+}
+
+func (m *mapped) Prefault() {
+	mem := m.region()
+	var sum byte
+	for _, r := range m.mappedRead {
 		for off := r.start; off < r.end; off += osPage {
 			sum += mem[off]
 		}
@@ -310,8 +358,9 @@ func (m *mapped) populateHot() {
 	runtime.KeepAlive(sum) // the reads are the point: keep them
 }
 
-// Learn records the image pages this memory wrote. Only the first memory of the
-// image to call it is heard, as often as it calls (its pages written so far).
+// Learn records the image pages this memory wrote and those it read. Only the first
+// memory of the image to call it is heard, as often as it calls (its pages touched so
+// far).
 func (m *mapped) Learn() {
 	im := m.image
 	if im == nil || im.pagemap < 0 || im.size == 0 {
@@ -324,21 +373,18 @@ func (m *mapped) Learn() {
 	if err != nil {
 		return
 	}
-	var hot []pageRange
+	hot := new(touched)
 	for _, r := range runs(entries) {
-		if r.state == pageDirty {
-			hot = append(hot, r.pageRange)
+		switch r.state {
+		case pageDirty:
+			hot.written = append(hot.written, r.pageRange)
+		case pageMapped:
+			hot.read = append(hot.read, r.pageRange)
 		}
 	}
-	im.hot.Store(&hot)
+	im.hot.Store(hot)
 	if im.family != nil && im.family.Load() == nil {
-		var shared []pageRange
-		for _, r := range hot {
-			if r.start < im.baseSize {
-				shared = append(shared, pageRange{r.start, min(r.end, im.baseSize)})
-			}
-		}
-		im.family.CompareAndSwap(nil, &shared)
+		im.family.CompareAndSwap(nil, hot.within(im.baseSize))
 	}
 }
 
@@ -348,7 +394,7 @@ func derive(child, base Image) {
 	if !ok1 || !ok2 || c.size < b.size {
 		return
 	}
-	b.familyOnce.Do(func() { b.family = new(atomic.Pointer[[]pageRange]) })
+	b.familyOnce.Do(func() { b.family = new(atomic.Pointer[touched]) })
 	c.family, c.baseSize = b.family, b.size
 }
 
@@ -380,8 +426,10 @@ const (
 type pageState uint8
 
 const (
-	// pageClean is the image's own page, or one never touched: nothing to undo.
+	// pageClean is a page never touched: nothing to undo.
 	pageClean pageState = iota
+	// pageMapped is the image's own page, mapped by a read: nothing to undo.
+	pageMapped
 	// pageDirty was copied on write and is resident: copy the image back over it.
 	pageDirty
 	// pageSwapped was copied on write and then swapped out; its private copy would
@@ -393,7 +441,7 @@ func classify(entry uint64) pageState {
 	switch {
 	case entry&pagePresent != 0:
 		if entry&pageFileOrSh != 0 {
-			return pageClean
+			return pageMapped
 		}
 		return pageDirty
 	case entry&pageSwapEntry != 0:

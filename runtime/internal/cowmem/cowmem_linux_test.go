@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -52,7 +53,7 @@ func TestClassifyPagemapEntry(t *testing.T) {
 		want  pageState
 	}{
 		{"never touched", 0, pageClean},
-		{"image page, resident", pagePresent | pageFileOrSh | 1234, pageClean},
+		{"image page, resident", pagePresent | pageFileOrSh | 1234, pageMapped},
 		{"copied on write, resident", pagePresent | 1234, pageDirty},
 		{"copied on write, swapped out", pageSwapEntry | 0x5678, pageSwapped},
 		{"swapped, soft-dirty and exclusive bits set", pageSwapEntry | 1<<55 | 1<<56 | 42, pageSwapped},
@@ -160,13 +161,24 @@ func TestResetAfterPageout(t *testing.T) {
 // dirtyPages lists the pages of m's image part that are private copies (written).
 func dirtyPages(t *testing.T, m *mapped) []int {
 	t.Helper()
+	return pagesIn(t, m, pageDirty)
+}
+
+// mappedPages lists the pages of m's image part mapped from the image (read).
+func mappedPages(t *testing.T, m *mapped) []int {
+	t.Helper()
+	return pagesIn(t, m, pageMapped)
+}
+
+func pagesIn(t *testing.T, m *mapped, state pageState) []int {
+	t.Helper()
 	entries, err := m.readPagemap()
 	if err != nil {
 		t.Skipf("pagemap unreadable here: %v", err)
 	}
 	var out []int
 	for i := 0; i < len(entries)/8; i++ {
-		if classify(binary.LittleEndian.Uint64(entries[i*8:])) == pageDirty {
+		if classify(binary.LittleEndian.Uint64(entries[i*8:])) == state {
 			out = append(out, i)
 		}
 	}
@@ -174,8 +186,9 @@ func dirtyPages(t *testing.T, m *mapped) []int {
 }
 
 // TestLearnPopulatesHotPages: after one memory of an image learns which pages it
-// wrote, the next memories of that image (and of images derived from it) start with
-// exactly those pages private and resident, and still read the image's contents.
+// wrote and read, the next memories of that image (and of images derived from it)
+// start with exactly the written pages private and resident and the read ones mapped,
+// and still read the image's contents.
 func TestLearnPopulatesHotPages(t *testing.T) {
 	probe, err := unix.Mmap(-1, 0, osPage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	if err != nil {
@@ -205,10 +218,21 @@ func TestLearnPopulatesHotPages(t *testing.T) {
 	if d := dirtyPages(t, fm); len(d) != 0 {
 		t.Fatalf("a new memory has private pages before any hot set is known: %v", d)
 	}
+	if r := mappedPages(t, fm); len(r) != 0 {
+		t.Fatalf("a new memory has mapped pages before any hot set is known: %v", r)
+	}
 	// The "invocation": writes to pages 2, 3 and 9, reads page 12.
 	mem := first.Bytes()
 	mem[2*osPage+5], mem[3*osPage], mem[9*osPage+100] = 1, 1, 1
-	_ = mem[12*osPage]
+	if mem[12*osPage] != 12 {
+		t.Fatal("page 12 does not read the image")
+	}
+	// The kernel maps the pages around a read fault too (fault-around), so the pages
+	// the first memory has mapped are read back rather than assumed.
+	wantRead := mappedPages(t, fm)
+	if !slices.Contains(wantRead, 12) {
+		t.Fatalf("the read page 12 is not mapped: %v", wantRead)
+	}
 	first.Learn()
 	want := []int{2, 3, 9}
 
@@ -220,6 +244,10 @@ func TestLearnPopulatesHotPages(t *testing.T) {
 	sm := second.(*mapped)
 	if d := dirtyPages(t, sm); !equalInts(d, want) {
 		t.Errorf("second memory's private pages = %v, want the learned %v", d, want)
+	}
+	// Populating maps around the learned pages too (fault-around again).
+	if r := mappedPages(t, sm); !containsAll(r, wantRead) {
+		t.Errorf("second memory's mapped pages = %v, want at least the learned %v", r, wantRead)
 	}
 	sm.Reallocate(uint64(len(src)))
 	if !bytes.Equal(second.Bytes(), src) {
@@ -260,9 +288,23 @@ func TestLearnPopulatesHotPages(t *testing.T) {
 	if d := dirtyPages(t, sib.(*mapped)); !equalInts(d, []int{4}) {
 		t.Errorf("sibling's private pages = %v, want [4]: the base part of what its sibling learned", d)
 	}
+	for _, p := range mappedPages(t, sib.(*mapped)) {
+		if p >= 16 {
+			t.Errorf("sibling maps page %d of the child's own part: only the base part is shared", p)
+		}
+	}
 	if !bytes.Equal(sib.Reallocate(uint64(len(ext))), ext) {
 		t.Error("populating changed the sibling's contents")
 	}
+}
+
+func containsAll(have, want []int) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }
 
 func equalInts(a, b []int) bool {

@@ -35,7 +35,7 @@ func main() {
 	var po peerOptions
 	flag.DurationVar(&po.d, "d", 3*time.Second, "length of each load run against the service and the peers")
 	flag.StringVar(&po.reactord, "reactord", "bin/reactord", "the reactord binary the peer comparison runs as `reactord serve`")
-	flag.IntVar(&po.rounds, "rounds", 3, "rounds of the peer comparison; each figure is the median over them")
+	flag.IntVar(&po.rounds, "rounds", 5, "rounds of the peer comparison; each figure is the median over them")
 	flag.StringVar(&po.pprof, "pprof", "", "write a Go CPU profile of reactord serve during its first 32-client peer run to this `file`")
 	flag.IntVar(&po.pprofAt, "pprof-clients", 32, "the client count (1 or 32) whose first run -pprof and -perf profile")
 	flag.StringVar(&po.trace, "trace", "", "write a Go execution trace of reactord serve during its first 1-client peer run to this `file`")

@@ -321,36 +321,28 @@ func (m *mapped) populateHot() {
 		return
 	}
 	mem := m.region()
-	var sum byte
-	for _, set := range []struct {
-		ranges []pageRange
-		advice int
-		touch  bool
-	}{{hot.written, madvPopulateWrite, true}, {hot.read, madvPopulateRead, false}} {
-		for _, r := range set.ranges {
-			if err := unix.Madvise(mem[r.start:r.end], set.advice); err != nil {
-				return
-			}
-			if !set.touch {
-				m.mappedRead = append(m.mappedRead, r)
-				continue
-			}
-			// Reading each page once more costs nothing on bare metal, but where the
-			// hypervisor maps a page only on its first access (as the test machine's
-			// does, at about 10 us a page) it moves that cost here, before the instance
-			// runs.
-			for off := r.start; off < r.end; off += osPage {
-				sum += mem[off]
-			}
+	for _, r := range hot.written {
+		if err := unix.Madvise(mem[r.start:r.end], madvPopulateWrite); err != nil {
+			return
 		}
 	}
-	runtime.KeepAlive(sum) // the reads are the point: keep them
+	readEachPage(mem, hot.written)
+	for _, r := range hot.read {
+		if err := unix.Madvise(mem[r.start:r.end], madvPopulateRead); err != nil {
+			return
+		}
+		m.mappedRead = append(m.mappedRead, r)
+	}
 }
 
-func (m *mapped) Prefault() {
-	mem := m.region()
+func (m *mapped) Prefault() { readEachPage(m.region(), m.mappedRead) }
+
+// readEachPage reads one byte of each page in ranges. That costs nothing on bare metal,
+// but where the hypervisor maps a page only on its first access (as the test machine's
+// does, at about 10 us a page) it moves that cost here, before the instance runs.
+func readEachPage(mem []byte, ranges []pageRange) {
 	var sum byte
-	for _, r := range m.mappedRead {
+	for _, r := range ranges {
 		for off := r.start; off < r.end; off += osPage {
 			sum += mem[off]
 		}

@@ -219,16 +219,7 @@ func loadRequests(client *http.Client, newReq func() *http.Request, clients int,
 }
 
 // meminfo reads a /proc/meminfo field in bytes.
-func meminfo(field string) int64 {
-	b, _ := os.ReadFile("/proc/meminfo")
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
+func meminfo(field string) int64 { return procField("/proc/meminfo", field) }
 
 // rss is this process's resident memory without its mapped shared memory (RssAnon +
 // RssFile): the snapshot images are memfds, so the pages of them an instance maps
@@ -236,8 +227,11 @@ func meminfo(field string) int64 {
 func rss() int64 { return procStatus("RssAnon:") + procStatus("RssFile:") }
 
 // procStatus is a field of /proc/self/status, in bytes.
-func procStatus(field string) int64 {
-	b, _ := os.ReadFile("/proc/self/status")
+func procStatus(field string) int64 { return procField("/proc/self/status", field) }
+
+// procField reads a "Field: N kB" line of a /proc file, in bytes (0 when absent).
+func procField(path, field string) int64 {
+	b, _ := os.ReadFile(path)
 	for _, line := range strings.Split(string(b), "\n") {
 		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
 			kb, _ := strconv.ParseInt(f[1], 10, 64)

@@ -91,15 +91,21 @@ func BenchmarkFirstInvoke(b *testing.B) {
 
 // BenchmarkWarmInvoke: one more invocation on a live instance.
 func BenchmarkWarmInvoke(b *testing.B) {
+	warmInvokes(b, maskCard(b), cardEvent)
+}
+
+// warmInvokes measures, for each b.Loop, one invocation with ev on one live instance
+// of snap.
+func warmInvokes(b *testing.B, snap *runtime.Snapshot, ev runtime.Event) {
 	ctx := context.Background()
 	l, _ := runtime.TierLimits(runtime.Standard)
-	in, err := maskCard(b).NewInstance(ctx, l)
+	in, err := snap.NewInstance(ctx, l)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer in.Close(ctx)
 	for b.Loop() {
-		r, err := in.Invoke(ctx, cardEvent)
+		r, err := in.Invoke(ctx, ev)
 		mustOK(b, r, err)
 	}
 }
@@ -136,16 +142,5 @@ func BenchmarkSnapshot(b *testing.B) {
 
 // BenchmarkFib25: interpreter speed.
 func BenchmarkFib25(b *testing.B) {
-	ctx := context.Background()
-	snap := benchSnapshot(b, `const fib = (n) => n < 2 ? n : fib(n - 1) + fib(n - 2); module.exports = async () => ({ raw: fib(25) });`)
-	l, _ := runtime.TierLimits(runtime.Standard)
-	in, err := snap.NewInstance(ctx, l)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer in.Close(ctx)
-	for b.Loop() {
-		r, err := in.Invoke(ctx, runtime.Event{})
-		mustOK(b, r, err)
-	}
+	warmInvokes(b, benchSnapshot(b, `const fib = (n) => n < 2 ? n : fib(n - 1) + fib(n - 2); module.exports = async () => ({ raw: fib(25) });`), runtime.Event{})
 }

@@ -216,16 +216,5 @@ func BenchmarkColdStartIntlIdle(b *testing.B) {
 
 // BenchmarkWarmIntl: intlReactor on a live instance.
 func BenchmarkWarmIntl(b *testing.B) {
-	ctx := context.Background()
-	snap := benchSnapshot(b, intlReactor)
-	l, _ := runtime.TierLimits(runtime.Standard)
-	in, err := snap.NewInstance(ctx, l)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer in.Close(ctx)
-	for b.Loop() {
-		r, err := in.Invoke(ctx, runtime.Event{Args: json.RawMessage(`{}`)})
-		mustOK(b, r, err)
-	}
+	warmInvokes(b, benchSnapshot(b, intlReactor), runtime.Event{Args: json.RawMessage(`{}`)})
 }

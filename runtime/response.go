@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	gojson "github.com/goccy/go-json"
 	"net/http"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/reactord/reactord/internal/apierror"
 )
 

@@ -117,13 +117,20 @@ func (in *Instance) Snapshot() *Snapshot { return in.snap }
 func (in *Instance) Prefault() {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	// Closing the engine frees every memory; entering it first makes the close wait.
-	if in.closed || !in.snap.eng.enter() {
+	if !in.enter() {
 		return
 	}
-	defer in.snap.eng.inflight.Done()
+	defer in.leave()
 	in.mem.Prefault()
 }
+
+// enter registers a use of the instance's memory with the engine, unless the instance
+// or the engine is closed; leave ends it. Closing the engine frees every memory
+// without the instance's lock, so it waits for the uses entered. The caller holds
+// in.mu.
+func (in *Instance) enter() bool { return !in.closed && in.snap.eng.enter() }
+
+func (in *Instance) leave() { in.snap.eng.inflight.Done() }
 
 // Closed reports whether the instance was closed or discarded.
 func (in *Instance) Closed() bool {
@@ -137,10 +144,10 @@ func (in *Instance) Closed() bool {
 func (in *Instance) Reset(ctx context.Context) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.closed || !in.snap.eng.enter() {
+	if !in.enter() {
 		return ErrClosed
 	}
-	defer in.snap.eng.inflight.Done()
+	defer in.leave()
 	in.learn()
 	if err := in.mem.Reset(); err != nil {
 		in.discard(ctx)
@@ -154,9 +161,9 @@ func (in *Instance) Reset(ctx context.Context) error {
 func (in *Instance) Close(ctx context.Context) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.learnPending && !in.closed && in.snap.eng.enter() {
+	if in.learnPending && in.enter() {
 		in.learn()
-		in.snap.eng.inflight.Done()
+		in.leave()
 	}
 	return in.discard(ctx)
 }
@@ -182,10 +189,10 @@ func (in *Instance) discard(ctx context.Context) error {
 func (in *Instance) Invoke(ctx context.Context, ev Event) (Response, error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.closed || !in.snap.eng.enter() {
+	if !in.enter() {
 		return Response{}, ErrClosed
 	}
-	defer in.snap.eng.inflight.Done()
+	defer in.leave()
 	in.learn() // the last invocation's pages, if its goroutine has not yet
 	start := time.Now()
 	inv := newInvocation(in.snap.eng, in.limits)
@@ -208,11 +215,10 @@ func (in *Instance) Invoke(ctx context.Context, ev Event) (Response, error) {
 func (in *Instance) learnLater() {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	// Closing the engine frees every memory; entering it first makes the close wait.
-	if in.closed || !in.learnPending || !in.snap.eng.enter() {
+	if !in.learnPending || !in.enter() {
 		return
 	}
-	defer in.snap.eng.inflight.Done()
+	defer in.leave()
 	in.learn()
 }
 

@@ -424,6 +424,7 @@ type invocation struct {
 	done    chan completion
 	cancel  context.CancelFunc
 	opCtx   context.Context
+	permit  Permit // asked before each host operation starts; nil allows all
 
 	// mem is the instance's memory (nil during loads); wasmBytes its length and
 	// hostBytes the host memory charged for operations (see hostmem.go).
@@ -458,6 +459,7 @@ func (inv *invocation) interruptOn(ctx context.Context) {
 // Loads never call it: reactor code must not reach the network while it is snapshotted.
 func (inv *invocation) allowAsync(ctx context.Context) {
 	inv.opCtx, inv.cancel = context.WithCancel(ctx)
+	inv.permit, _ = ctx.Value(permitKey{}).(Permit)
 }
 
 func (inv *invocation) stop() {
@@ -519,7 +521,14 @@ func (inv *invocation) startAsync(ctx context.Context, arg []byte) ([]byte, erro
 	opCtx := context.WithValue(inv.opCtx, hostOpKey{}, op)
 	go func() {
 		c := completion{ID: id}
-		v, err := h(opCtx, req.Arg)
+		var v any
+		var err error
+		if inv.permit != nil {
+			err = inv.permit(opCtx)
+		}
+		if err == nil {
+			v, err = h(opCtx, req.Arg)
+		}
 		if err == nil {
 			c.Value, err = json.Marshal(v)
 		}

@@ -15,10 +15,12 @@ import (
 // Dispatcher sends invocations to workers and waits for their replies. All replies
 // arrive on one wildcard subscription and are routed by token to the waiting call.
 //
-// An invocation runs at most once: a worker that takes it first claims it, and runs
-// it only when the dispatcher grants the claim. The dispatcher grants one claim per
-// invocation, and sends an invocation again only when no claim was granted in time,
-// so a re-sent invocation never also runs on the worker that took it first.
+// An invocation runs at most once: the dispatcher grants one claim per invocation,
+// and sends an invocation again only when no claim was granted in time, so a re-sent
+// invocation never also runs on the worker that took it first. A worker claims an
+// invocation before anything it runs reaches outside its sandbox; an answer that
+// arrives unclaimed is the claim (a run that needed nothing outside finished first).
+// Once the dispatcher gives up on a send, it takes neither claims nor answers for it.
 type Dispatcher struct {
 	nc     *nats.Conn
 	prefix string
@@ -61,7 +63,8 @@ func (d *Dispatcher) subscribe() error {
 }
 
 // receive routes a worker's message to its call. A claim is answered here, under the
-// lock, so that granting it and giving up on the invocation cannot both happen.
+// lock, so that granting it and giving up on the invocation cannot both happen; an
+// unclaimed answer claims the invocation the same way.
 func (d *Dispatcher) receive(m *nats.Msg) {
 	token := m.Subject[len(d.inbox):]
 	d.mu.Lock()
@@ -78,6 +81,9 @@ func (d *Dispatcher) receive(m *nats.Msg) {
 			m.Respond(grantNo)
 		}
 		return
+	}
+	if c != nil {
+		c.claimed = true
 	}
 	d.mu.Unlock()
 	if c != nil {

@@ -175,3 +175,66 @@ func TestUnclaimedIsResent(t *testing.T) {
 	}
 	time.Sleep(700 * time.Millisecond) // let the late claim be refused
 }
+
+// TestUnclaimedAnswers: a worker's answer that comes without a claim is the claim.
+// The dispatcher returns it when it comes in time, refuses any claim made after it,
+// and drops it when it comes after the dispatcher gave up on that send (the
+// invocation then runs once, elsewhere).
+func TestUnclaimedAnswers(t *testing.T) {
+	tests := []struct {
+		name  string
+		delay time.Duration // before the unclaimed answer
+		want  string
+	}{
+		{name: "in time: the answer is taken", delay: 0, want: `"unclaimed"`},
+		{name: "after the dispatcher gave up: dropped, sent again", delay: 600 * time.Millisecond, want: `"ran once"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			url := startServer(t)
+			nc := connect(t, url)
+			lateClaim := make(chan string, 1)
+			var taken atomic.Int32
+			sub, err := nc.QueueSubscribe("reactord.invoke.standard", scheduler.QueueGroup, func(m *nats.Msg) {
+				if taken.Add(1) != 1 {
+					return
+				}
+				go func() {
+					time.Sleep(tc.delay)
+					b, _ := json.Marshal(scheduler.Reply{Status: 200, ContentType: "application/json", Body: []byte(`"unclaimed"`), Outcome: "ok"})
+					nc.Publish(m.Reply, b)
+					nc.Flush()
+					resp, err := nc.Request(m.Reply, []byte("reactord.worker.unclaimed"), 2*time.Second)
+					if err != nil {
+						lateClaim <- err.Error()
+						return
+					}
+					lateClaim <- string(resp.Data)
+				}()
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			nc.Flush()
+			d := scheduler.NewDispatcher(connect(t, url))
+			d.AckWait = 300 * time.Millisecond
+			done := make(chan scheduler.Reply, 1)
+			go func() { r, _ := d.Invoke(context.Background(), request(5*time.Second)); done <- r }()
+			for taken.Load() == 0 {
+				time.Sleep(5 * time.Millisecond)
+			}
+			sub.Unsubscribe()
+			nc.Flush()
+			good := newFakeWorker(t, url, "good", true, func(w *fakeWorker, inbox string) { answer(w, inbox, `"ran once"`) })
+			if r := <-done; string(r.Body) != tc.want {
+				t.Fatalf("reply %s, want %s", r.Body, tc.want)
+			}
+			if got := <-lateClaim; got == "go" {
+				t.Fatal("a claim after an unclaimed answer was granted")
+			}
+			if tc.want == `"unclaimed"` && good.claims.Load() != 0 {
+				t.Fatalf("an answered invocation was sent again: %d claims", good.claims.Load())
+			}
+		})
+	}
+}

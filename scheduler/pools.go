@@ -169,7 +169,10 @@ func (p *Pools) Run(ctx context.Context, req Request, started func()) (Reply, er
 	r := replyFrom(resp, req.WantResult)
 	r.ColdStart = cold
 	p.cfg.Metrics.observe(tier, resp, cold)
-	p.logConsole(ctx, req, resp)
+	if !errors.Is(context.Cause(ctx), errNotGranted) {
+		// A run whose claim was refused did not happen, as far as anyone can tell.
+		p.logConsole(ctx, req, resp)
+	}
 	return r, nil
 }
 

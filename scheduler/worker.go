@@ -42,6 +42,11 @@ type Worker struct {
 	handoff chan *nats.Msg
 	ctx     context.Context
 	cancel  context.CancelFunc
+
+	// ClaimAfter is how long an invocation runs unclaimed, with no host operation,
+	// before the worker claims it. It must stay well below the dispatcher's AckWait,
+	// or long runs would be sent again (and then not granted here).
+	ClaimAfter time.Duration
 }
 
 // NewWorker returns a worker for tiers; id names it in replies and logs.
@@ -49,7 +54,8 @@ func NewWorker(nc *nats.Conn, pools *Pools, tiers []rt.Tier, id string, log *slo
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Worker{nc: nc, pools: pools, tiers: tiers, prefix: DefaultPrefix, id: id, log: log, handoff: make(chan *nats.Msg)}
+	return &Worker{nc: nc, pools: pools, tiers: tiers, prefix: DefaultPrefix, id: id, log: log, handoff: make(chan *nats.Msg),
+		ClaimAfter: DefaultClaimAfter}
 }
 
 // presenceSubject is where a worker answers the gateways that wait on it.
@@ -108,6 +114,10 @@ func (w *Worker) handle(m *nats.Msg) {
 	}
 }
 
+// DefaultClaimAfter is a Worker's ClaimAfter: a quarter of the dispatcher's default
+// AckWait.
+const DefaultClaimAfter = 500 * time.Millisecond
+
 // idleServer is how long a serving goroutine waits for another message before it ends.
 const idleServer = 10 * time.Second
 
@@ -142,15 +152,21 @@ func (w *Worker) serve(m *nats.Msg) {
 		w.result(m.Reply, errorReply(500, "reactor_timeout", "Reactor Timeout", "the invocation waited past its deadline before a worker could run it"))
 		return
 	}
-	ctx, cancel := context.WithDeadline(w.ctx, deadline)
+	run, stop := context.WithCancelCause(w.ctx)
+	defer stop(nil)
+	ctx, cancel := context.WithDeadline(run, deadline)
 	defer cancel()
-	if !w.claim(ctx, m.Reply) {
-		return // another worker runs it, or the gateway gave up: never run it here
-	}
+	// The invocation runs at once, unclaimed: most finish before a claim's round trip
+	// would have, and their result is the claim. It is claimed earlier only when it
+	// must be: before its first host operation, or once it has run for ClaimAfter.
+	cl := &claim{w: w, inbox: m.Reply, ctx: ctx, stop: func() { stop(errNotGranted) }}
+	claimAfter := time.AfterFunc(w.ClaimAfter, func() { cl.ask() })
+	defer claimAfter.Stop()
 
 	// One answer per invocation: the result, or the watchdog's timeout when a native
 	// builtin holds the engine past the reactor's timeout (+5%); a timer, free unless
-	// it fires.
+	// it fires. An answer is sent only if the invocation was not claimed or its claim
+	// was granted.
 	var mu sync.Mutex
 	answered := false
 	answer := func(r Reply) {
@@ -158,6 +174,9 @@ func (w *Worker) serve(m *nats.Msg) {
 		defer mu.Unlock()
 		if !answered {
 			answered = true
+			if !cl.settle() {
+				return // another worker runs it, or the gateway gave up: nothing of this run may show
+			}
 			r.Worker = w.id
 			w.result(m.Reply, r)
 		}
@@ -169,6 +188,7 @@ func (w *Worker) serve(m *nats.Msg) {
 			answer(errorReply(500, "reactor_timeout", "Reactor Timeout", fmt.Sprintf("reactor did not finish within its timeout of %s", limit)))
 		})
 	}
+	ctx = rt.WithPermit(ctx, cl.permit)
 	reply, err := w.pools.Run(ctx, req, started)
 	if watchdog != nil {
 		watchdog.Stop()
@@ -183,6 +203,69 @@ func (w *Worker) serve(m *nats.Msg) {
 		reply = errorReply(500, "reactor_runtime_error", "Reactor Runtime Error", "the reactor could not be started")
 	}
 	answer(reply)
+}
+
+// errNotGranted refuses the host operations of a run whose claim was not granted.
+var errNotGranted = errors.New("this run of the invocation was not granted: another worker runs it, or the caller stopped waiting")
+
+// claim is a worker's claim on one invocation, asked only when needed: before the
+// run's first host operation, or once it has run for ClaimAfter. A run that needs
+// neither sends its answer unclaimed, and the gateway takes that answer as the
+// claim. So nothing a run does outside its sandbox happens before its claim is
+// granted, and an answer is sent only unclaimed or granted: a run the gateway
+// already gave up on (and may have sent again) has no effect.
+type claim struct {
+	w     *Worker
+	inbox string
+	ctx   context.Context
+	stop  func() // ends the run, with errNotGranted as the cause, once its claim is refused
+
+	mu    sync.Mutex // held while asking, so that settle waits for the answer
+	state claimState
+}
+
+type claimState int
+
+const (
+	unclaimed claimState = iota
+	granted
+	refused
+	answeredUnclaimed // the answer went unclaimed: it was the claim
+)
+
+// ask claims the invocation, once, and reports whether the claim was granted.
+func (c *claim) ask() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == unclaimed {
+		if c.w.claim(c.ctx, c.inbox) {
+			c.state = granted
+		} else {
+			c.state = refused
+			c.stop()
+		}
+	}
+	return c.state == granted
+}
+
+// permit lets a host operation start only once the invocation's claim is granted.
+func (c *claim) permit(context.Context) error {
+	if c.ask() {
+		return nil
+	}
+	return errNotGranted
+}
+
+// settle reports whether the run's answer may be sent: unclaimed (the answer is
+// then the claim, and no claim is asked after it) or granted.
+func (c *claim) settle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == unclaimed {
+		c.state = answeredUnclaimed
+		return true
+	}
+	return c.state == granted
 }
 
 // claim asks the gateway for the invocation and reports whether it was granted.

@@ -74,7 +74,7 @@ bench: deps build
 	$(GO) run ./bench/cmd/benchreport -readme README.md
 	$(GO) test -run '^$$' -bench 'BenchmarkSearch|BenchmarkCreate' -benchtime 200x -short -timeout 30m ./tokens/
 	$(GO) test -run '^$$' -bench BenchmarkRescan1000 -benchtime 3x ./vulns
-	$(GO) test -run '^$$' -bench BenchmarkReact -benchtime 3s -cpu 2 ./api
+	$(GO) test -run '^$$' -bench 'BenchmarkReact$$' -benchtime 3s -cpu 2 ./api
 
 # Only the side-by-side run of reactord serve, workerd and node, 1 s per load run:
 # quick figures while working on the hot path. BENCH_FLAGS adds flags, e.g. -d 5s -perf perf.data.

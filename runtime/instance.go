@@ -423,8 +423,10 @@ type invocation struct {
 	pending int
 	done    chan completion
 	cancel  context.CancelFunc
-	opCtx   context.Context
-	permit  Permit // asked before each host operation starts; nil allows all
+	opCtx   context.Context // host operations' context, made by the first
+	// asyncBase is the context host operations derive from; nil while code loads.
+	asyncBase context.Context
+	permit    Permit // asked before each host operation starts; nil allows all
 
 	// mem is the instance's memory (nil during loads); wasmBytes its length and
 	// hostBytes the host memory charged for operations (see hostmem.go).
@@ -457,8 +459,9 @@ func (inv *invocation) interruptOn(ctx context.Context) {
 
 // allowAsync lets the invocation start host operations, which end with ctx or stop.
 // Loads never call it: reactor code must not reach the network while it is snapshotted.
+// The operations' context is made by the first one: most invocations start none.
 func (inv *invocation) allowAsync(ctx context.Context) {
-	inv.opCtx, inv.cancel = context.WithCancel(ctx)
+	inv.asyncBase = ctx
 	inv.permit, _ = ctx.Value(permitKey{}).(Permit)
 }
 
@@ -497,8 +500,11 @@ func (inv *invocation) startAsync(ctx context.Context, arg []byte) ([]byte, erro
 	if h == nil {
 		return nil, fmt.Errorf("%s is not available in this runtime", req.Op)
 	}
-	if inv.opCtx == nil {
+	if inv.asyncBase == nil {
 		return nil, fmt.Errorf("%s cannot run while the reactor code loads", req.Op)
+	}
+	if inv.opCtx == nil {
+		inv.opCtx, inv.cancel = context.WithCancel(inv.asyncBase)
 	}
 	if max := inv.maxHostOps(); inv.pending >= max {
 		return nil, fmt.Errorf("too many requests in flight: a reactor may wait on at most %d at once; await some before starting more", max)

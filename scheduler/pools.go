@@ -169,8 +169,7 @@ func (p *Pools) Run(ctx context.Context, req Request, started func()) (Reply, er
 	r := replyFrom(resp, req.WantResult)
 	r.ColdStart = cold
 	p.cfg.Metrics.observe(tier, resp, cold)
-	if !errors.Is(context.Cause(ctx), errNotGranted) {
-		// A run whose claim was refused did not happen, as far as anyone can tell.
+	if !notGranted(ctx) {
 		p.logConsole(ctx, req, resp)
 	}
 	return r, nil

@@ -152,14 +152,12 @@ func (w *Worker) serve(m *nats.Msg) {
 		w.result(m.Reply, errorReply(500, "reactor_timeout", "Reactor Timeout", "the invocation waited past its deadline before a worker could run it"))
 		return
 	}
-	run, stop := context.WithCancelCause(w.ctx)
-	defer stop(nil)
-	ctx, cancel := context.WithDeadline(run, deadline)
+	ctx, cancel := context.WithDeadline(w.ctx, deadline)
 	defer cancel()
 	// The invocation runs at once, unclaimed: most finish before a claim's round trip
 	// would have, and their result is the claim. It is claimed earlier only when it
 	// must be: before its first host operation, or once it has run for ClaimAfter.
-	cl := &claim{w: w, inbox: m.Reply, ctx: ctx, stop: func() { stop(errNotGranted) }}
+	cl := &claim{w: w, inbox: m.Reply, ctx: ctx, stop: cancel}
 	claimAfter := time.AfterFunc(w.ClaimAfter, func() { cl.ask() })
 	defer claimAfter.Stop()
 
@@ -188,7 +186,7 @@ func (w *Worker) serve(m *nats.Msg) {
 			answer(errorReply(500, "reactor_timeout", "Reactor Timeout", fmt.Sprintf("reactor did not finish within its timeout of %s", limit)))
 		})
 	}
-	ctx = rt.WithPermit(ctx, cl.permit)
+	ctx = rt.WithPermit(context.WithValue(ctx, claimKey{}, cl), cl.permit)
 	reply, err := w.pools.Run(ctx, req, started)
 	if watchdog != nil {
 		watchdog.Stop()
@@ -218,7 +216,7 @@ type claim struct {
 	w     *Worker
 	inbox string
 	ctx   context.Context
-	stop  func() // ends the run, with errNotGranted as the cause, once its claim is refused
+	stop  context.CancelFunc // ends the run once its claim is refused
 
 	mu    sync.Mutex // held while asking, so that settle waits for the answer
 	state claimState
@@ -246,6 +244,20 @@ func (c *claim) ask() bool {
 		}
 	}
 	return c.state == granted
+}
+
+type claimKey struct{}
+
+// notGranted reports whether the run under ctx was claimed and the claim refused:
+// the run then did not happen, as far as anyone outside the worker can tell.
+func notGranted(ctx context.Context) bool {
+	c, _ := ctx.Value(claimKey{}).(*claim)
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == refused
 }
 
 // permit lets a host operation start only once the invocation's claim is granted.

@@ -59,9 +59,10 @@ func coldStarts(b *testing.B, snap *runtime.Snapshot, ev runtime.Event) {
 	}
 }
 
-// BenchmarkFirstInvoke: the first invocation on an instance made (and prefaulted)
-// beforehand, as the pools make warm and spare instances in the background (not
-// timed: the instance's creation and close).
+// BenchmarkFirstInvoke: the first invocation on an instance made beforehand, as the
+// pools make warm and spare instances in the background: prefaulted only, and
+// prefaulted and warmed (Instance.Warm), as the pools do. Not timed: the instance's
+// creation, preparation and close.
 func BenchmarkFirstInvoke(b *testing.B) {
 	ctx := context.Background()
 	snap := maskCard(b)
@@ -75,19 +76,28 @@ func BenchmarkFirstInvoke(b *testing.B) {
 		mustOK(b, r, err)
 	}
 	first.Close(ctx)
-	for b.Loop() {
-		b.StopTimer()
-		in, err := snap.NewInstance(ctx, l)
-		if err != nil {
-			b.Fatal(err)
-		}
-		in.Prefault()
-		b.StartTimer()
-		r, err := in.Invoke(ctx, cardEvent)
-		mustOK(b, r, err)
-		b.StopTimer()
-		in.Close(ctx)
-		b.StartTimer()
+	for _, warm := range []bool{false, true} {
+		b.Run(map[bool]string{false: "prefaulted", true: "warmed"}[warm], func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				in, err := snap.NewInstance(ctx, l)
+				if err != nil {
+					b.Fatal(err)
+				}
+				in.Prefault()
+				if warm {
+					if err := in.Warm(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				r, err := in.Invoke(ctx, cardEvent)
+				mustOK(b, r, err)
+				b.StopTimer()
+				in.Close(ctx)
+				b.StartTimer()
+			}
+		})
 	}
 }
 

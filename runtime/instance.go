@@ -196,7 +196,7 @@ func (in *Instance) Invoke(ctx context.Context, ev Event) (Response, error) {
 	in.learn() // the last invocation's pages, if its goroutine has not yet
 	start := time.Now()
 	inv := newInvocation(in.snap.eng, in.limits)
-	resp, fatal := in.run(ctx, inv, ev)
+	resp, fatal := in.run(ctx, inv, ev, false)
 	resp.Logs, resp.LogsTruncated = inv.logs, inv.logsTruncated
 	resp.Duration = time.Since(start)
 	if fatal {
@@ -208,6 +208,28 @@ func (in *Instance) Invoke(ctx context.Context, ev Event) (Response, error) {
 		go in.learnLater()
 	}
 	return resp, nil
+}
+
+// Warm runs the Node layer's invocation path once with a no-op handler in place of the
+// reactor's: none of the reactor's code runs, and no host operation may start. An
+// instance's first invocation costs several times its later ones, most of it in that
+// path (a first touch of its memory); the pools warm the instances they make ahead of
+// use, so that a request does not wait for it.
+func (in *Instance) Warm(ctx context.Context) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !in.enter() {
+		return ErrClosed
+	}
+	defer in.leave()
+	resp, fatal := in.run(ctx, newInvocation(in.snap.eng, in.limits), Event{}, true)
+	if fatal {
+		in.discard(ctx)
+	}
+	if resp.Outcome != OK {
+		return fmt.Errorf("runtime: warming an instance: %s %s", resp.Outcome, resp.Body)
+	}
+	return nil
 }
 
 // learnLater learns what the last invocation touched unless the instance's next use
@@ -232,9 +254,10 @@ func (in *Instance) learn() {
 	}
 }
 
-// run drives one invocation: start the handler, then alternate between QuickJS's job
-// queue, due timers and completed host operations until the handler reports.
-func (in *Instance) run(ctx context.Context, inv *invocation, ev Event) (resp Response, fatal bool) {
+// run drives one invocation: start the handler (the layer's no-op one when warm), then
+// alternate between QuickJS's job queue, due timers and completed host operations
+// until the handler reports. Only the reactor's own handler may start host operations.
+func (in *Instance) run(ctx context.Context, inv *invocation, ev Event, warm bool) (resp Response, fatal bool) {
 	event, err := encodeEvent(ev, !in.seeded)
 	if err != nil {
 		return errorResponse(Rejected, apierror.Error{Title: "Bad Request", Status: 400, Detail: err.Error()}), false
@@ -246,7 +269,11 @@ func (in *Instance) run(ctx context.Context, inv *invocation, ev Event) (resp Re
 	ctx, cancel := context.WithTimeout(ctx, in.limits.Timeout)
 	defer cancel()
 	inv.interruptOn(ctx)
-	inv.allowAsync(ctx)
+	entry := in.snap.ptrs.warm
+	if !warm {
+		entry = in.snap.ptrs.invoke
+		inv.allowAsync(ctx)
+	}
 	defer inv.stop()
 	in.state.inv = inv
 	inv.mem = in.mem
@@ -263,7 +290,7 @@ func (in *Instance) run(ctx context.Context, inv *invocation, ev Event) (resp Re
 	// Only an event that reaches the layer carries the seed to its PRNG; a rejected
 	// one must leave the next invocation to send it.
 	in.seeded = true
-	res, err := v.call(hctx, p.ctx, p.undefined, p.argv, p.invoke, arg)
+	res, err := v.call(hctx, p.ctx, p.undefined, p.argv, entry, arg)
 	if err := errors.Join(err, v.freeValue(hctx, p.ctx, arg), v.freeValue(hctx, p.ctx, res)); err != nil {
 		return fail(err)
 	}

@@ -38,7 +38,7 @@ func (e *CodeError) Error() string { return e.Message }
 // in every instance restored from the snapshot.
 type pointers struct {
 	rt, ctx, global, undefined uint32
-	load, invoke, tick         uint32 // owned JSValue* of the Node layer's functions
+	load, invoke, warm, tick   uint32 // owned JSValue* of the Node layer's functions
 	argv, lastCtx              uint32 // scratch: 4 argument pointers, one JSContext*
 }
 
@@ -138,7 +138,7 @@ func (e *Engine) buildBase(ctx context.Context, img images.Image) (*baseSnapshot
 	if err := v.runJobs(ctx, p.rt, p.ctx, p.lastCtx); err != nil {
 		return nil, fmt.Errorf("evaluate Node layer: %w", err)
 	}
-	check, err := v.eval(ctx, p.ctx, []byte(`typeof __reactor === "object" && ["load", "invoke", "tick"].every(k => typeof __reactor[k] === "function") ? 1 : 0`), "node:check")
+	check, err := v.eval(ctx, p.ctx, []byte(`typeof __reactor === "object" && ["load", "invoke", "warm", "tick"].every(k => typeof __reactor[k] === "function") ? 1 : 0`), "node:check")
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +147,7 @@ func (e *Engine) buildBase(ctx context.Context, img images.Image) (*baseSnapshot
 		return nil, err
 	}
 	if ok != 1 {
-		return nil, errors.New("the Node layer did not define __reactor.load, invoke and tick (docs/host-abi.md)")
+		return nil, errors.New("the Node layer did not define __reactor.load, invoke, warm and tick (docs/host-abi.md)")
 	}
 	reactor, err := v.getProp(ctx, p.ctx, p.global, "__reactor")
 	if err != nil {
@@ -156,7 +156,7 @@ func (e *Engine) buildBase(ctx context.Context, img images.Image) (*baseSnapshot
 	for _, f := range []struct {
 		name string
 		dst  *uint32
-	}{{"load", &p.load}, {"invoke", &p.invoke}, {"tick", &p.tick}} {
+	}{{"load", &p.load}, {"invoke", &p.invoke}, {"warm", &p.warm}, {"tick", &p.tick}} {
 		if *f.dst, err = v.getProp(ctx, p.ctx, reactor, f.name); err != nil {
 			return nil, fmt.Errorf("Node layer: __reactor.%s: %w", f.name, err)
 		}

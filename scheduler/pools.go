@@ -314,6 +314,14 @@ func (p *Pools) fill(v *version, atLeast int) {
 			v.live++
 			p.mu.Unlock()
 			in, err := p.newInstance(ctx, v)
+			if err == nil {
+				// Made ahead of any request: its first one need not map pages, nor pay
+				// for a first pass through the invocation path.
+				in.Prefault()
+				if err = in.Warm(ctx); err != nil {
+					in.Close(ctx)
+				}
+			}
 			if err != nil {
 				p.log.Error("warm instance", "reactor_id", v.key.reactor, "error", err)
 				p.mu.Lock()
@@ -322,7 +330,6 @@ func (p *Pools) fill(v *version, atLeast int) {
 				p.mu.Unlock()
 				return
 			}
-			in.Prefault() // made ahead of any request: its first one need not map pages
 			p.put(v, in)
 		}
 	}()

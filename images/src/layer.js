@@ -1,6 +1,6 @@
 'use strict';
 // The Node layer shared by every image: installs the Node/web globals, the module
-// registry, and globalThis.__reactor = {load, invoke, tick} (docs/host-abi.md).
+// registry, and globalThis.__reactor = {load, invoke, warm, tick} (docs/host-abi.md).
 
 // Order matters: intrinsics and the host bridge are captured before anything else runs.
 const P = require('./internal/primordials');
@@ -282,6 +282,8 @@ function createReactor(options) {
   const logger = contract === 'node22' ? require('./node/logger').createLogger() : undefined;
   let handler = null;
   let handlerThis;
+  // warm's handler: async, like most reactors', so that the promise path is warmed too.
+  const idle = async () => null;
 
   timers.setUncaughtHandler(uncaught);
   asyncOps.setUncaughtHandler(uncaught);
@@ -351,6 +353,19 @@ function createReactor(options) {
   }
 
   function invoke(eventJSON) {
+    start(eventJSON, handler, handlerThis);
+    return undefined;
+  }
+
+  // warm runs an invocation's whole path (event, request, a settled promise, report)
+  // with a no-op handler in place of the reactor's: it touches what an invocation
+  // touches, once, before a request waits on it, and runs none of the reactor's code.
+  function warm(eventJSON) {
+    start(eventJSON, idle, undefined);
+    return undefined;
+  }
+
+  function start(eventJSON, fn, self) {
     const inv = { reported: false };
     current = inv;
     timers.reset();
@@ -360,14 +375,14 @@ function createReactor(options) {
       ev = JSONParse(eventJSON);
     } catch (err) {
       fail(inv, err);
-      return undefined;
+      return;
     }
     if (ev === null || typeof ev !== 'object') ev = {};
     // The host sends a seed only after a restore; otherwise the PRNG simply continues.
     if (P.ArrayIsArray(ev.seed)) prng.seedWords(ev.seed);
     if (handler === null) {
       fail(inv, new Error('reactor code is not loaded'));
-      return undefined;
+      return;
     }
     // ev.bt is null (no client) or an object (the host granted one); the instance is
     // reachable only through the request object, never globally.
@@ -376,11 +391,10 @@ function createReactor(options) {
     const req = contract === 'node22' ? { req: ev.args, configuration, bt: reqBt, logger } : { args: ev.args, configuration, bt: reqBt };
     const outer = timers.enterMacrotask();
     try {
-      run(inv, handler, handlerThis, req);
+      run(inv, fn, self, req);
     } finally {
       timers.leaveMacrotask(outer);
     }
-    return undefined;
   }
 
   function tick(completionsJSON) {
@@ -403,7 +417,7 @@ function createReactor(options) {
     return timers.nextDelay();
   }
 
-  return ObjectFreeze({ load, invoke, tick, registry });
+  return ObjectFreeze({ load, invoke, warm, tick, registry });
 }
 
 // install evaluates the layer for one image. options: {image, contract ('node-bt' |
@@ -423,7 +437,7 @@ function install(options) {
   // ready, and require() hands out these same objects.
   const preload = options.preload === 'all' ? reactor.registry.ids() : options.preload || [];
   for (const name of preload) reactor.registry.load(name);
-  const api = ObjectFreeze({ load: reactor.load, invoke: reactor.invoke, tick: reactor.tick });
+  const api = ObjectFreeze({ load: reactor.load, invoke: reactor.invoke, warm: reactor.warm, tick: reactor.tick });
   ObjectDefineProperty(globalThis, '__reactor', { value: api, writable: false, enumerable: false, configurable: false });
 }
 

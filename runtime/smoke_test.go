@@ -22,6 +22,7 @@ Object.defineProperty(globalThis, "__reactor", { value: Object.freeze({
     Promise.resolve().then(() => handler({args: ev.args, configuration: ev.configuration}))
       .then(r => host("done", JSON.stringify(r === undefined ? null : r)), e => host("fail", JSON.stringify({name: e && e.name, message: String(e && e.message), status: e && e.status})));
   },
+  warm(s) { JSON.parse(s); timers.length = 0; host("done", "null"); },
   tick(c) { const now = Date.now(); for (let i = 0; i < timers.length; i++) { if (timers[i].at <= now) { const t = timers.splice(i, 1)[0]; i--; t.fn(); } }
     if (!timers.length) return -1; return Math.max(0, Math.min(...timers.map(t => t.at)) - Date.now()); },
 })});

@@ -18,7 +18,7 @@ test('__host is gone and __reactor is locked down', async () => {
     const got = l.eval(`JSON.stringify([typeof __host, typeof globalThis.__host, Object.keys(globalThis).includes('__reactor'),
       Object.isFrozen(__reactor), (() => { const d = Object.getOwnPropertyDescriptor(globalThis, '__reactor'); return [d.writable, d.configurable, d.enumerable]; })(),
       (() => { try { globalThis.__reactor = null; } catch (e) {} return typeof __reactor.invoke; })(), Object.keys(__reactor).sort()])`);
-    assert.deepStrictEqual(JSON.parse(got), ['undefined', 'undefined', false, true, [false, false, false], 'function', ['invoke', 'load', 'tick']], image);
+    assert.deepStrictEqual(JSON.parse(got), ['undefined', 'undefined', false, true, [false, false, false], 'function', ['invoke', 'load', 'tick', 'warm']], image);
   }
 });
 

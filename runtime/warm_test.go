@@ -77,16 +77,7 @@ module.exports = async (req) => {
 // invocation as usual, however often it is warmed, and a closed instance cannot be.
 func TestWarmIsNotAnInvocation(t *testing.T) {
 	ctx := context.Background()
-	snap, err := testEngine.Load(ctx, runtime.Bundle{Code: []byte(`module.exports = async () => ({ raw: "ok" })`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, _ := runtime.TierLimits(runtime.Standard)
-	in, err := snap.NewInstance(ctx, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close(ctx)
+	in := newInstance(t, "", `module.exports = async () => ({ raw: "ok" })`, standard(t))
 	for range 3 {
 		if err := in.Warm(ctx); err != nil {
 			t.Fatalf("warm: %v", err)

@@ -42,9 +42,10 @@ func (b *syncBuffer) String() string {
 // that gave up on an invocation (and may have sent it to another worker) refuses its
 // claims. The run that took it must then reach nothing outside its sandbox (the
 // destination of its fetch sees no request), send no answer and leave no console
-// output in the log, whether the claim came before its first host operation or
-// after ClaimAfter of computing. Runs that need no claim answer unclaimed, and
-// granted runs work, so the setup is shown to be able to see each effect.
+// output in the log, whether the claim came before its first host operation, after
+// ClaimAfter of computing, or before it ran because it was taken late. Runs that need
+// no claim answer unclaimed, and granted runs work, so the setup is shown to be able
+// to see each effect.
 func TestUngrantedRunReachesNothing(t *testing.T) {
 	var hits atomic.Int32
 	dest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -72,12 +73,15 @@ func TestUngrantedRunReachesNothing(t *testing.T) {
 		answer    string // in the answer's body; "" means no answer may come
 		destHits  int32
 		logsShown bool
+		late      bool // taken a second after it was sent
 	}{
 		{name: "host operation, refused", code: fetching, claims: 1},
 		{name: "long computation, refused", code: computing, claims: 1},
 		{name: "host operation, granted", code: fetching, grant: true, claims: 1, answer: "reached", destHits: 1, logsShown: true},
 		{name: "long computation, granted", code: computing, grant: true, claims: 1, answer: "computed", logsShown: true},
 		{name: "short and pure: the answer is the claim", code: pure, claims: 0, answer: "pure", logsShown: true},
+		{name: "taken late, refused: claimed before it runs", code: pure, late: true, claims: 1},
+		{name: "taken late, granted", code: pure, late: true, grant: true, claims: 1, answer: "pure", logsShown: true},
 	}
 
 	ctx := context.Background()
@@ -135,6 +139,9 @@ func TestUngrantedRunReachesNothing(t *testing.T) {
 			defer sub.Unsubscribe()
 			req := request(t, b, "r-claim-"+string(rune('a'+i)), tc.code)
 			req.Deadline = time.Now().Add(5 * time.Second).UnixMilli()
+			if tc.late {
+				req.Sent = time.Now().Add(-time.Second).UnixMilli()
+			}
 			// A ready instance, so the run starts at once and only its own doing
 			// makes the worker claim it.
 			if err := pools.Prepare(req, time.Now()); err != nil {

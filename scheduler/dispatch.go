@@ -106,20 +106,21 @@ var (
 // Invoke sends req to its tier and returns the reply. An invocation no worker
 // claimed in time is sent once more while the deadline allows.
 func (d *Dispatcher) Invoke(ctx context.Context, req Request) (Reply, error) {
-	data, err := encodeRequest(req)
-	if err != nil {
-		return Reply{}, err
-	}
-	r, err := d.once(ctx, req, data)
+	r, err := d.once(ctx, req)
 	if errors.Is(err, ErrNotStarted) && time.Until(req.DeadlineTime()) > d.AckWait {
-		r, err = d.once(ctx, req, data)
+		r, err = d.once(ctx, req)
 	}
 	return r, err
 }
 
-func (d *Dispatcher) once(ctx context.Context, req Request, data []byte) (Reply, error) {
+func (d *Dispatcher) once(ctx context.Context, req Request) (Reply, error) {
 	if err := d.subscribe(); err != nil {
 		return Reply{}, fmt.Errorf("scheduler: %w", err)
+	}
+	req.Sent = time.Now().UnixMilli()
+	data, err := encodeRequest(req)
+	if err != nil {
+		return Reply{}, err
 	}
 	token := strconv.FormatUint(d.next.Add(1), 36)
 	c := &call{ch: make(chan *nats.Msg, 8)}

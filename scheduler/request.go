@@ -23,7 +23,10 @@ type Request struct {
 	// TimeoutMS is the reactor's timeout.
 	TimeoutMS int `json:"timeout_ms"`
 	// Deadline is when the caller stops waiting (Unix milliseconds).
-	Deadline        int64             `json:"deadline"`
+	Deadline int64 `json:"deadline"`
+	// Sent is when the dispatcher sent it (Unix milliseconds): a worker that takes it
+	// late claims it before running it (see Worker.ClaimAfter).
+	Sent            int64             `json:"sent,omitempty"`
 	WarmConcurrency int               `json:"warm_concurrency"`
 	Args            json.RawMessage   `json:"args"`
 	Configuration   map[string]string `json:"configuration,omitempty"`

@@ -44,8 +44,10 @@ type Worker struct {
 	cancel  context.CancelFunc
 
 	// ClaimAfter is how long an invocation runs unclaimed, with no host operation,
-	// before the worker claims it. It must stay well below the dispatcher's AckWait,
-	// or long runs would be sent again (and then not granted here).
+	// before the worker claims it; one taken more than ClaimAfter after it was sent is
+	// claimed before it runs. Twice it must stay well below the dispatcher's AckWait,
+	// so that an unclaimed answer arrives before the dispatcher gives up on its send
+	// (gateway and worker clocks are assumed to agree to well within that margin).
 	ClaimAfter time.Duration
 }
 
@@ -158,6 +160,11 @@ func (w *Worker) serve(m *nats.Msg) {
 	// would have, and their result is the claim. It is claimed earlier only when it
 	// must be: before its first host operation, or once it has run for ClaimAfter.
 	cl := &claim{w: w, inbox: m.Reply, ctx: ctx, stop: cancel}
+	if req.Sent != 0 && time.Since(time.UnixMilli(req.Sent)) > w.ClaimAfter && !cl.ask() {
+		// Taken late (a backlog, a slow link): the gateway may be giving up on it, so
+		// it is claimed before it runs rather than run for an answer it would drop.
+		return
+	}
 	claimAfter := time.AfterFunc(w.ClaimAfter, func() { cl.ask() })
 	defer claimAfter.Stop()
 

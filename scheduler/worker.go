@@ -157,8 +157,9 @@ func (w *Worker) serve(m *nats.Msg) {
 	ctx, cancel := context.WithDeadline(w.ctx, deadline)
 	defer cancel()
 	// The invocation runs at once, unclaimed: most finish before a claim's round trip
-	// would have, and their result is the claim. It is claimed earlier only when it
-	// must be: before its first host operation, or once it has run for ClaimAfter.
+	// would have, and their result is the claim. It is claimed first only when it must
+	// be: taken late, before its first host operation, or once it has run for
+	// ClaimAfter.
 	cl := &claim{w: w, inbox: m.Reply, ctx: ctx, stop: cancel}
 	if req.Sent != 0 && time.Since(time.UnixMilli(req.Sent)) > w.ClaimAfter && !cl.ask() {
 		// Taken late (a backlog, a slow link): the gateway may be giving up on it, so
@@ -199,6 +200,8 @@ func (w *Worker) serve(m *nats.Msg) {
 		watchdog.Stop()
 	}
 	switch {
+	case err != nil && notGranted(ctx):
+		// Stopped because its claim was refused: there is nothing to answer or log.
 	case errors.Is(err, ErrSaturated):
 		reply = errorReply(429, "rate_limit_error", "Too Many Requests", fmt.Sprintf("every %s instance on this worker is busy; retry shortly", req.Tier))
 	case errors.Is(err, context.DeadlineExceeded):

@@ -174,8 +174,12 @@ func TestUngrantedRunReachesNothing(t *testing.T) {
 			if got := hits.Load(); got != tc.destHits {
 				t.Errorf("the destination saw %d requests, want %d", got, tc.destHits)
 			}
-			if shown := strings.Contains(logs.String()[before:], "secret-console-line"); shown != tc.logsShown {
+			logged := logs.String()[before:]
+			if shown := strings.Contains(logged, "secret-console-line"); shown != tc.logsShown {
 				t.Errorf("console output in the log: %v, want %v", shown, tc.logsShown)
+			}
+			if strings.Contains(logged, `"level":"ERROR"`) {
+				t.Errorf("a refused or granted run logged an error:\n%s", logged)
 			}
 		})
 	}

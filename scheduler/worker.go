@@ -45,9 +45,10 @@ type Worker struct {
 
 	// ClaimAfter is how long an invocation runs unclaimed, with no host operation,
 	// before the worker claims it; one taken more than ClaimAfter after it was sent is
-	// claimed before it runs. Twice it must stay well below the dispatcher's AckWait,
-	// so that an unclaimed answer arrives before the dispatcher gives up on its send
-	// (gateway and worker clocks are assumed to agree to well within that margin).
+	// claimed before it runs. Twice ClaimAfter must stay well below the dispatcher's
+	// AckWait, so that an unclaimed answer arrives before the dispatcher gives up on
+	// its send (gateway and worker clocks are assumed to agree to well within that
+	// margin).
 	ClaimAfter time.Duration
 }
 

@@ -54,15 +54,9 @@ func serviceCommand(ctx context.Context, role string, args []string, stdout, std
 	return 0
 }
 
-// defaultGCPercent is the GC target of the service roles unless GOGC is set. The
-// process's memory is mostly wasm instances outside the Go heap, while each invocation
-// allocates short-lived request and message buffers; collecting at 4x the live heap
-// instead of 2x cut the CPU per request by about 7% at 32 clients.
-const defaultGCPercent = 400
-
 func runService(ctx context.Context, role string, c service.Config, stdout io.Writer) error {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(defaultGCPercent)
+		debug.SetGCPercent(service.GCPercent)
 	}
 	svc, err := service.Start(ctx, c)
 	if err != nil {

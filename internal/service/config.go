@@ -100,7 +100,7 @@ type Config struct {
 	// PprofAddr, when set, serves Go's /debug/pprof profiles on their own listener
 	// (keep it on loopback), for profiling a running process.
 	PprofAddr string
-	Logger       *slog.Logger
+	Logger    *slog.Logger
 
 	envErrs []error
 }
@@ -397,3 +397,11 @@ func DefaultCacheDir() string {
 	}
 	return filepath.Join(dir, "reactord", "wazero")
 }
+
+// GCPercent is the Go GC target the service roles run with unless GOGC is set. The
+// process's memory is mostly wasm instances outside the Go heap, while each invocation
+// allocates short-lived request and message buffers; collecting at 4x the live heap
+// instead of 2x cut the CPU per request by about 7% at 32 clients. Much higher costs
+// more than it saves on a machine where fresh pages fault slowly: at 30x, throughput
+// at 32 clients fell by a fifth.
+const GCPercent = 400

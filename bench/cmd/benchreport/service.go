@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,8 +24,12 @@ import (
 const benchKey = "key_bench"
 
 // measureService runs the whole service in this process (embedded NATS, gateway,
-// worker) on real sockets and drives it over HTTP.
+// worker) on real sockets and drives it over HTTP, with the GC target `reactord serve`
+// runs with (the load generator in this process shares it).
 func measureService(ctx context.Context, d time.Duration, add func(name, value, target, note string)) error {
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(service.GCPercent))
+	}
 	dir, err := os.MkdirTemp("", "reactord-bench")
 	if err != nil {
 		return err

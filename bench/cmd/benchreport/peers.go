@@ -129,6 +129,10 @@ func measurePeers(ctx context.Context, o peerOptions, add func(name, value, targ
 			}
 		}
 	}
+	idle, err := afterIdle(client, peers, body, check)
+	if err != nil {
+		return err
+	}
 	rounds := ""
 	if o.rounds > 1 {
 		rounds = fmt.Sprintf("; medians of %d rounds", o.rounds)
@@ -155,6 +159,13 @@ func measurePeers(ctx context.Context, o peerOptions, add func(name, value, targ
 				fmt.Sprintf("%s / %s, %.0f/s, %s", us(f.p50), us(f.p99), f.rate, us(f.cpu)), target, note)
 		}
 	}
+	for i, p := range peers {
+		note := "p50 of " + fmt.Sprint(idleRequests) + " requests, each after " + idleGap.String() + " without any: what waking the machine and the server costs"
+		if i > 0 {
+			note = fmt.Sprintf("%s/reactord: %s; %s", p.short, ratio(float64(idle[i]), float64(idle[0])), note)
+		}
+		add(fmt.Sprintf("peers, one request after %s idle: %s p50", idleGap, p.name), us(idle[i]), "", note)
+	}
 	if w, ok := figures["workerd"]; ok {
 		r := figures[rd.short]
 		add("reactord/workerd: throughput at 32 clients", ratio(r[32].rate, w[32].rate), ">= 1.0x", "from the peers rows above, same run")
@@ -166,6 +177,39 @@ func measurePeers(ctx context.Context, o peerOptions, add func(name, value, targ
 		add("reactord/node (ceiling): throughput at 32 clients", ratio(r[32].rate, n[32].rate), "", "what isolation and the service path cost against no isolation at all")
 	}
 	return nil
+}
+
+// idleGap and idleRequests shape afterIdle's measurement.
+const (
+	idleGap      = 100 * time.Millisecond
+	idleRequests = 20
+)
+
+// afterIdle returns each peer's p50 latency of single requests sent after idleGap in
+// which no peer had any, taking the peers in turn so that drift moves them alike. On
+// a virtual machine whose idle CPUs halt, this is mostly the cost of waking up, which
+// every server pays; a new reactor's first request pays it too.
+func afterIdle(client *http.Client, peers []peer, body []byte, check func(int, []byte) error) ([]time.Duration, error) {
+	lat := make([][]time.Duration, len(peers))
+	for range idleRequests {
+		for i, p := range peers {
+			time.Sleep(idleGap)
+			start := time.Now()
+			status, b, err := postJSON(client, p.url, p.key, body)
+			if err == nil {
+				err = check(status, b)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s after idle: %w", p.name, err)
+			}
+			lat[i] = append(lat[i], time.Since(start))
+		}
+	}
+	out := make([]time.Duration, len(peers))
+	for i := range peers {
+		out[i] = pct(lat[i], 50)
+	}
+	return out, nil
 }
 
 // startPeers starts reactord serve and its peers, each checked to answer every sameWork

@@ -120,6 +120,22 @@ func measureService(ctx context.Context, d time.Duration, add func(name, value, 
 		}
 	}
 	add("service: cold start through the full path p50", us(pct(colds, 50)), "<= 1 ms", "first invocation of a new reactor, snapshot prepared")
+	// The same request pattern on the warm reactor: what waking an idle machine and
+	// process costs a request here, whether or not its reactor is new.
+	var idles []time.Duration
+	for range 20 {
+		time.Sleep(100 * time.Millisecond)
+		start := time.Now()
+		status, b, err := postJSON(client, url, useKey, body)
+		if err != nil {
+			return err
+		}
+		idles = append(idles, time.Since(start))
+		if err := check(status, b); err != nil {
+			return err
+		}
+	}
+	add("service: warm reactor after the same idle p50", us(pct(idles, 50)), "", "the cold start's control: a warm instance, requested after 100 ms of idleness like each cold start")
 
 	rssBefore, shmemBefore := rss(), meminfo("Shmem:")
 	for i := range 100 {

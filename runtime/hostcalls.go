@@ -156,7 +156,7 @@ func digest(op string, arg []byte) ([]byte, error) {
 
 func hostInterrupt(ctx context.Context, m api.Module, stack []uint64) {
 	stack[0] = 0
-	if s := stateFrom(ctx); s != nil && s.inv != nil && s.inv.interrupted.Load() {
+	if s := stateFrom(ctx); s != nil && s.inv != nil && s.inv.isInterrupted() {
 		stack[0] = 1
 	}
 }

@@ -302,7 +302,7 @@ func (in *Instance) run(ctx context.Context, inv *invocation, ev Event, warm boo
 		if inv.settled {
 			break
 		}
-		if inv.interrupted.Load() {
+		if inv.isInterrupted() {
 			return fail(errInterrupted)
 		}
 		next, err := in.tick(hctx, completions)
@@ -326,7 +326,7 @@ func (in *Instance) run(ctx context.Context, inv *invocation, ev Event, warm boo
 	if in.mem.AtLimit() {
 		return oomResponse(in.limits.Memory), true
 	}
-	if inv.interrupted.Load() { // settled, but after the deadline (a long native call)
+	if inv.isInterrupted() { // settled, but after the deadline (a long native call)
 		return timeoutResponse(in.limits.Timeout), true
 	}
 	if inv.failed {
@@ -374,7 +374,7 @@ var errInterrupted = errors.New("interrupted")
 func (in *Instance) failure(inv *invocation, err error) (Response, bool) {
 	var js *jsError
 	switch {
-	case inv.interrupted.Load():
+	case inv.isInterrupted():
 		return timeoutResponse(in.limits.Timeout), true
 	case errors.Is(err, errOutOfMemory), in.mem.AtLimit(),
 		errors.As(err, &js) && strings.Contains(js.msg, "out of memory"):
@@ -437,7 +437,7 @@ type invocation struct {
 	limits Limits
 
 	interrupted atomic.Bool
-	stopTimer   func() bool
+	until       context.Context // the code is interrupted once it ends; nil after stop
 
 	settled, failed bool
 	result          []byte
@@ -479,9 +479,15 @@ func newInvocation(e *Engine, l Limits) *invocation {
 	return &invocation{eng: e, limits: l}
 }
 
-// interruptOn makes QuickJS's interrupt handler stop the code once ctx ends.
-func (inv *invocation) interruptOn(ctx context.Context) {
-	inv.stopTimer = context.AfterFunc(ctx, func() { inv.interrupted.Store(true) })
+// interruptOn makes QuickJS's interrupt handler stop the code once ctx ends. The
+// handler asks ctx (an atomic load) rather than ctx calling back: a callback
+// registered on every invocation cost a quarter of its host-side allocations.
+func (inv *invocation) interruptOn(ctx context.Context) { inv.until = ctx }
+
+// isInterrupted reports whether the code must stop: its context ended, or a wait
+// for host operations saw it end.
+func (inv *invocation) isInterrupted() bool {
+	return inv.interrupted.Load() || (inv.until != nil && inv.until.Err() != nil)
 }
 
 // allowAsync lets the invocation start host operations, which end with ctx or stop.
@@ -493,9 +499,7 @@ func (inv *invocation) allowAsync(ctx context.Context) {
 }
 
 func (inv *invocation) stop() {
-	if inv.stopTimer != nil {
-		inv.stopTimer()
-	}
+	inv.until = nil
 	if inv.cancel != nil {
 		inv.cancel()
 	}

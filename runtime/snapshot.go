@@ -299,7 +299,7 @@ func (e *Engine) Load(ctx context.Context, b Bundle) (*Snapshot, error) {
 func loadError(inv *invocation, mem cowmem.Memory, err error) error {
 	var js *jsError
 	switch {
-	case inv.interrupted.Load():
+	case inv.isInterrupted():
 		return &CodeError{Message: fmt.Sprintf("reactor code did not finish loading within %s", inv.limits.Timeout)}
 	case errors.Is(err, errOutOfMemory), mem.AtLimit(),
 		errors.As(err, &js) && strings.Contains(js.msg, "out of memory"):

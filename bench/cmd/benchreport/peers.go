@@ -193,16 +193,11 @@ func afterIdle(client *http.Client, peers []peer, body []byte, check func(int, [
 	lat := make([][]time.Duration, len(peers))
 	for range idleRequests {
 		for i, p := range peers {
-			time.Sleep(idleGap)
-			start := time.Now()
-			status, b, err := postJSON(client, p.url, p.key, body)
-			if err == nil {
-				err = check(status, b)
-			}
+			d, err := afterPause(client, p.url, p.key, body, check)
 			if err != nil {
 				return nil, fmt.Errorf("%s after idle: %w", p.name, err)
 			}
-			lat[i] = append(lat[i], time.Since(start))
+			lat[i] = append(lat[i], d)
 		}
 	}
 	out := make([]time.Duration, len(peers))

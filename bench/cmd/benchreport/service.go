@@ -103,37 +103,27 @@ func measureService(ctx context.Context, d time.Duration, add func(name, value, 
 	// Cold start through the full path: a new reactor's first invocation, its
 	// snapshot already prepared by the worker, no instance yet.
 	var colds []time.Duration
-	for i := range 20 {
+	for i := range idleRequests {
 		id, err := createReactor(client, base, fmt.Sprintf("%s\n// variant %d\n", code, i), 0)
 		if err != nil {
 			return err
 		}
-		time.Sleep(100 * time.Millisecond)
-		start := time.Now()
-		status, b, err := postJSON(client, base+"/reactors/"+id+"/react", useKey, body)
+		lat, err := afterPause(client, base+"/reactors/"+id+"/react", useKey, body, check)
 		if err != nil {
 			return err
 		}
-		colds = append(colds, time.Since(start))
-		if err := check(status, b); err != nil {
-			return err
-		}
+		colds = append(colds, lat)
 	}
 	add("service: cold start through the full path p50", us(pct(colds, 50)), "<= 1 ms", "first invocation of a new reactor, snapshot prepared")
 	// The same request pattern on the warm reactor: what waking an idle machine and
 	// process costs a request here, whether or not its reactor is new.
 	var idles []time.Duration
-	for range 20 {
-		time.Sleep(100 * time.Millisecond)
-		start := time.Now()
-		status, b, err := postJSON(client, url, useKey, body)
+	for range idleRequests {
+		lat, err := afterPause(client, url, useKey, body, check)
 		if err != nil {
 			return err
 		}
-		idles = append(idles, time.Since(start))
-		if err := check(status, b); err != nil {
-			return err
-		}
+		idles = append(idles, lat)
 	}
 	add("service: warm reactor after the same idle p50", us(pct(idles, 50)), "", "the cold start's control: a warm instance, requested after 100 ms of idleness like each cold start")
 
@@ -152,6 +142,18 @@ func measureService(ctx context.Context, d time.Duration, add func(name, value, 
 		return fmt.Errorf("proxy: %w", err)
 	}
 	return nil
+}
+
+// afterPause sends one request after idleGap without any and returns its latency.
+func afterPause(client *http.Client, url, key string, body []byte, check func(int, []byte) error) (time.Duration, error) {
+	time.Sleep(idleGap)
+	start := time.Now()
+	status, b, err := postJSON(client, url, key, body)
+	lat := time.Since(start)
+	if err == nil {
+		err = check(status, b)
+	}
+	return lat, err
 }
 
 func createReactor(client *http.Client, base, code string, warm int) (string, error) {

@@ -127,6 +127,10 @@ func measureService(ctx context.Context, d time.Duration, add func(name, value, 
 	}
 	add("service: warm reactor after the same idle p50", us(pct(idles, 50)), "", "the cold start's control: a warm instance, requested after 100 ms of idleness like each cold start")
 
+	// Both readings follow a collection that returns the heap's free pages: with the
+	// service's GC target the heap swings by tens of MiB between collections, which
+	// would drown what the reactors hold.
+	debug.FreeOSMemory()
 	rssBefore, shmemBefore := rss(), meminfo("Shmem:")
 	for i := range 100 {
 		if _, err := createReactor(client, base, fmt.Sprintf("%s\n// warm %d\n", code, i), 1); err != nil {
@@ -134,8 +138,9 @@ func measureService(ctx context.Context, d time.Duration, add func(name, value, 
 		}
 	}
 	time.Sleep(3 * time.Second)
+	debug.FreeOSMemory()
 	add("service: RSS with 100 reactors x 1 warm instance", fmt.Sprintf("%d MiB (+%d MiB)", rss()>>20, (rss()-rssBefore)>>20), "",
-		fmt.Sprintf("whole process: NATS, gateway, worker; anonymous and file pages (RssAnon + RssFile): the 100 snapshot images are %d MiB of shared memory (memfd), of which the instances map %d MiB (RssShmem)",
+		fmt.Sprintf("whole process after a forced GC: NATS, gateway, worker; anonymous and file pages (RssAnon + RssFile): the 100 snapshot images are %d MiB of shared memory (memfd), of which the instances map %d MiB (RssShmem)",
 			(meminfo("Shmem:")-shmemBefore)>>20, procStatus("RssShmem:")>>20))
 
 	if err := measureProxy(client, base, add); err != nil {

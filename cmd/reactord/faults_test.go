@@ -739,7 +739,18 @@ cluster {
 		}
 	}
 	for rid, id := range asyncPending {
-		t.Errorf("react-async %s (%s) accepted but still pending %s after the load", rid, id, 120*time.Second)
+		// What tells a request that never ran from one whose result a replica has not
+		// caught up with: how often the reactor ran it, and what the other gateway
+		// (connected to its own NATS node) reads.
+		var accepted call
+		for _, cl := range calls {
+			if cl.asyncID == rid {
+				accepted = cl
+			}
+		}
+		other := c.do("read", "", 1, "GET", "/reactors/"+reactorID+"/results/"+rid, nil, "BT-API-KEY", c.useKey)
+		t.Errorf("react-async %s (%s) accepted at %.1fs while %q but still pending %s after the load; the reactor ran it %d times; the other gateway reads %d %.200s %v",
+			rid, id, accepted.start.Sub(testStart).Seconds(), accepted.phase, 120*time.Second, runs.get(id), other.status, other.body, other.transport)
 	}
 	phase(fmt.Sprintf("%d react-async results collected in %s", accepted, time.Since(collectFrom).Round(time.Second)))
 

@@ -23,6 +23,7 @@ const asyncRetry = 2 * time.Second
 func (iv *Invoker) RunAsync(ctx context.Context, q *store.Async, concurrency int) error {
 	return q.Run(ctx, concurrency, iv.log, func(ctx context.Context, req store.AsyncRequest) store.AsyncResult {
 		ctx = trace.With(ctx, req.TraceID)
+		iv.log.LogAttrs(ctx, slog.LevelDebug, "async request taken", slog.String("id", req.ID), slog.String("trace_id", req.TraceID))
 		caller := auth.WithPermissions(req.ApplicationID, req.TenantID, "", req.Permissions)
 		var out Outcome
 		rec, err := iv.cfg.Reactors.Cached(ctx, req.ReactorID)
@@ -35,7 +36,7 @@ func (iv *Invoker) RunAsync(ctx context.Context, q *store.Async, concurrency int
 		default:
 			out = iv.React(ctx, rec, req.Args, caller)
 		}
-		iv.log.LogAttrs(ctx, slog.LevelDebug, "async request done", slog.String("trace_id", req.TraceID), slog.Int("status", out.Status))
+		iv.log.LogAttrs(ctx, slog.LevelDebug, "async request done", slog.String("id", req.ID), slog.String("trace_id", req.TraceID), slog.Int("status", out.Status))
 		res := store.AsyncResult{Status: out.Status, Headers: out.Headers, ContentType: out.ContentType, Body: out.Body}
 		if out.NotRun {
 			// At least once means a request that did not run runs later, rather

@@ -174,6 +174,7 @@ func (a *Async) Run(ctx context.Context, concurrency int, log *slog.Logger, hand
 				return
 			}
 			if res.RetryAfter > 0 && time.Since(req.AcceptedAt) < asyncRetryFor {
+				log.Debug("async request did not run; it will be delivered again", "id", req.ID, "after", res.RetryAfter.String())
 				m.NakWithDelay(res.RetryAfter)
 				return
 			}

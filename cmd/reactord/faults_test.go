@@ -492,7 +492,8 @@ cluster {
 		addr := freeAddr(t)
 		c.gateways = append(c.gateways, &member{name: fmt.Sprintf("gateway-%d", i+1), bin: bin, env: env, probe: "http://" + addr + "/readyz", addr: addr,
 			logPath: filepath.Join(dir, fmt.Sprintf("gateway-%d.log", i+1)),
-			args:    append([]string{"gateway", "--addr", addr, "--proxy-allow-http", "--data-dir", filepath.Join(dir, fmt.Sprintf("gateway-%d", i+1))}, natsFlags...)})
+			// Debug: each react-async request's taking and end, by id, for the report below.
+			args: append([]string{"gateway", "--addr", addr, "--proxy-allow-http", "--log-level", "debug", "--data-dir", filepath.Join(dir, fmt.Sprintf("gateway-%d", i+1))}, natsFlags...)})
 	}
 	t.Cleanup(func() {
 		for _, m := range c.all() {
@@ -751,6 +752,11 @@ cluster {
 		other := c.do("read", "", 1, "GET", "/reactors/"+reactorID+"/results/"+rid, nil, "BT-API-KEY", c.useKey)
 		t.Errorf("react-async %s (%s) accepted at %.1fs while %q but still pending %s after the load; the reactor ran it %d times; the other gateway reads %d %.200s %v",
 			rid, id, accepted.start.Sub(testStart).Seconds(), accepted.phase, 120*time.Second, runs.get(id), other.status, other.body, other.transport)
+		for _, m := range c.all() {
+			if lines := grepFile(m.logPath, rid); lines != "" {
+				t.Logf("--- %s lines naming %s:\n%s", m.name, rid, lines)
+			}
+		}
 	}
 	phase(fmt.Sprintf("%d react-async results collected in %s", accepted, time.Since(collectFrom).Round(time.Second)))
 
@@ -907,4 +913,19 @@ func pct(ds []time.Duration) string {
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 	at := func(p float64) time.Duration { return ds[int(p*float64(len(ds)-1))].Round(time.Millisecond) }
 	return fmt.Sprintf("%s/%s/%s (n=%d)", at(0.5), at(0.99), ds[len(ds)-1].Round(time.Millisecond), len(ds))
+}
+
+// grepFile returns the lines of path that contain s.
+func grepFile(path, s string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, s) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// TestReactorLogsFlag: a worker refuses to start (usage error) on an unknown --reactor-logs mode or
-// --reactor-log-level (flag or environment) instead of logging reactor output in
+// TestReactorLogsFlag: a worker refuses to start (usage error) on an unknown --reactor-logs mode,
+// --reactor-log-level (flag or environment) or --log-level instead of logging in
 // some other form than the operator asked for.
 func TestReactorLogsFlag(t *testing.T) {
 	tests := []struct {
@@ -20,6 +20,7 @@ func TestReactorLogsFlag(t *testing.T) {
 		{"mode", []string{"--reactor-logs", "verbose"}, "", `invalid value "verbose" for flag -reactor-logs: unknown mode "verbose"; want off, redacted or full`},
 		{"mode from env", nil, "plain", `REACTORD_REACTOR_LOGS (--reactor-logs): "plain": unknown mode "plain"`},
 		{"level", []string{"--reactor-log-level", "loud"}, "", `invalid value "loud" for flag -reactor-log-level: slog: level string "loud"`},
+		{"the process's own level", []string{"--log-level", "chatty"}, "", `invalid value "chatty" for flag -log-level: slog: level string "chatty"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

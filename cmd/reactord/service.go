@@ -45,7 +45,7 @@ func serviceCommand(ctx context.Context, role string, args []string, stdout, std
 		fmt.Fprintf(stderr, "reactord %s: invalid configuration:\n%v\n", role, err)
 		return exitUsage
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: c.LogLevel}))
 	c.Logger = log
 	if err := runService(ctx, role, c, stdout); err != nil {
 		log.Error("reactord stopped", "role", role, "error", err)

@@ -100,7 +100,10 @@ type Config struct {
 	// PprofAddr, when set, serves Go's /debug/pprof profiles on their own listener
 	// (keep it on loopback), for profiling a running process.
 	PprofAddr string
-	Logger    *slog.Logger
+	// LogLevel is the level of the process's own log; Logger, when set by the
+	// caller, is used as it is.
+	LogLevel slog.Level
+	Logger   *slog.Logger
 
 	envErrs []error
 }
@@ -204,6 +207,9 @@ func (c *Config) Register(fs *flag.FlagSet, role Role) {
 	r.str(&c.Runtime.CacheDir, "cache-dir", "REACTORD_CACHE_DIR", DefaultCacheDir(), "engine compilation cache")
 	r.str(&c.PprofAddr, "pprof-addr", "REACTORD_PPROF_ADDR", "", "serve Go's /debug/pprof profiles at this address (keep it on loopback); empty: off")
 	r.duration(&c.DrainTimeout, "drain-timeout", "REACTORD_DRAIN_TIMEOUT", 30*time.Second, "how long shutdown waits for in-flight work")
+	c.LogLevel = slog.LevelInfo
+	r.parsed("log-level", "REACTORD_LOG_LEVEL", "info", "level of the process's own log: debug, info, warn or error",
+		func(v string) error { return c.LogLevel.UnmarshalText([]byte(v)) })
 }
 
 // Validate reports every malformed or out-of-range value, naming its flag or

@@ -69,6 +69,8 @@ type Service struct {
 	pools   *scheduler.Pools
 	worker  *scheduler.Worker
 	cancel  context.CancelFunc
+	// stateStop ends the gateway's state watchers.
+	stateStop context.CancelFunc
 }
 
 // Start validates c and starts the parts it names; Stop releases them.
@@ -296,7 +298,9 @@ func (s *Service) openGatewayState(ctx context.Context) (g gatewayState, err err
 	if g.sys, generated, err = store.InitSystem(ctx, s.js, s.cfg.ManagementKey); err != nil {
 		return g, err
 	}
-	s.GeneratedKey = generated
+	if generated != "" { // kept across tries: a later one finds the key stored
+		s.GeneratedKey = generated
+	}
 	if g.apps, err = store.OpenApplications(ctx, s.js); err != nil {
 		return g, err
 	}
@@ -336,10 +340,15 @@ func (s *Service) openGatewayState(ctx context.Context) (g gatewayState, err err
 // Basis Theory client and react-async, and returns the API handler.
 func (s *Service) startGateway(ctx context.Context) (http.Handler, error) {
 	c := s.cfg
-	g, err := s.openGatewayState(ctx)
+	var g gatewayState
+	stop, err := untilAnswering(ctx, s.log, jetStreamWait, time.Second, func(ctx context.Context) (err error) {
+		g, err = s.openGatewayState(ctx)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
+	s.stateStop = stop
 	manifests, err := vulns.OpenManifests(ctx, s.js)
 	if err != nil {
 		return nil, err
@@ -396,6 +405,9 @@ func (s *Service) Stop(ctx context.Context) error {
 	var errs []error
 	if s.worker != nil {
 		errs = append(errs, s.worker.Stop(ctx))
+	}
+	if s.stateStop != nil {
+		s.stateStop()
 	}
 	if s.cancel != nil {
 		s.cancel()

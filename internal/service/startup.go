@@ -1,0 +1,54 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// jetStreamWait bounds how long a gateway starting up waits for JetStream to answer.
+// A cluster that has just formed, or whose node has just restarted, answers "no
+// responders" until its streams have leaders; a process started alongside it waits
+// for that instead of exiting.
+const jetStreamWait = time.Minute
+
+// notAnswering reports whether err is JetStream not answering yet, which passes,
+// rather than a refusal or a fault.
+func notAnswering(err error) bool {
+	for _, e := range []error{nats.ErrNoResponders, nats.ErrTimeout, jetstream.ErrNoStreamResponse,
+		nats.ErrConnectionReconnecting, nats.ErrDisconnected, context.DeadlineExceeded} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// untilAnswering runs try until it succeeds, fails otherwise than by JetStream not
+// answering, wait has passed, or ctx ends, pausing every between tries. Each try gets
+// a context of its own, ended when the try fails, so that whatever a failed try
+// started (watchers) stops; the successful try's is ended by the returned function.
+func untilAnswering(ctx context.Context, log *slog.Logger, wait, every time.Duration, try func(context.Context) error) (context.CancelFunc, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		tctx, stop := context.WithCancel(ctx)
+		err := try(tctx)
+		if err == nil {
+			return stop, nil
+		}
+		stop()
+		if !notAnswering(err) || time.Now().Add(every).After(deadline) {
+			return nil, err
+		}
+		log.Warn("JetStream is not answering yet; trying again", "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(every):
+		}
+	}
+}

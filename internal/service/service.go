@@ -218,7 +218,13 @@ func (s *Service) connect(ctx context.Context) (err error) {
 	case c.BundleStore != "":
 		s.bundles, err = bundles.Open(ctx, c.BundleStore, c.S3)
 	case c.Gateway:
-		s.bundles, err = bundles.OpenObject(ctx, s.js)
+		var stop context.CancelFunc
+		if stop, err = untilAnswering(ctx, s.log, jetStreamWait, time.Second, func(ctx context.Context) (err error) {
+			s.bundles, err = bundles.OpenObject(ctx, s.js)
+			return err
+		}); stop != nil {
+			stop() // the store keeps no context of its own
+		}
 	default: // a worker only reads what gateways stored
 		s.bundles, err = bundles.BindObject(ctx, s.js)
 	}

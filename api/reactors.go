@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/reactord/reactord/auth"
 	"github.com/reactord/reactord/internal/trace"
@@ -262,11 +261,5 @@ func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 // unavailable reports whether err is NATS or JetStream not answering, a passing
 // condition the caller may retry, rather than a fault.
 func unavailable(err error) bool {
-	for _, e := range []error{nats.ErrTimeout, nats.ErrNoResponders, nats.ErrConnectionClosed, nats.ErrConnectionReconnecting,
-		nats.ErrDisconnected, jetstream.ErrNoStreamResponse, context.DeadlineExceeded} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
+	return store.NotAnswering(err) || errors.Is(err, nats.ErrConnectionClosed)
 }

@@ -2,12 +2,10 @@ package service
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/reactord/reactord/store"
 )
 
 // jetStreamWait bounds how long a gateway starting up waits for JetStream to answer.
@@ -15,18 +13,6 @@ import (
 // responders" until its streams have leaders; a process started alongside it waits
 // for that instead of exiting.
 const jetStreamWait = time.Minute
-
-// notAnswering reports whether err is JetStream not answering yet, which passes,
-// rather than a refusal or a fault.
-func notAnswering(err error) bool {
-	for _, e := range []error{nats.ErrNoResponders, nats.ErrTimeout, jetstream.ErrNoStreamResponse,
-		nats.ErrConnectionReconnecting, nats.ErrDisconnected, context.DeadlineExceeded} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
-}
 
 // untilAnswering runs try until it succeeds, fails otherwise than by JetStream not
 // answering, wait has passed, or ctx ends, pausing every between tries. Each try gets
@@ -41,7 +27,7 @@ func untilAnswering(ctx context.Context, log *slog.Logger, wait, every time.Dura
 			return stop, nil
 		}
 		stop()
-		if !notAnswering(err) || time.Now().Add(every).After(deadline) {
+		if !store.NotAnswering(err) || time.Now().Add(every).After(deadline) {
 			return nil, err
 		}
 		log.Warn("JetStream is not answering yet; trying again", "error", err)
